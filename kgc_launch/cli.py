@@ -9,21 +9,16 @@ Only the standard library is imported at module level: the chosen command import
 
 from __future__ import annotations
 
-import time
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
 
-STARTED = time.perf_counter()
-"""When kgc-launch's own code started (after the interpreter's start-up): launch timings count from here."""
-
-import argparse  # noqa: E402
-import importlib  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from typing import Protocol, cast  # noqa: E402
-
-from kgc_launch import __version__  # noqa: E402
-from kgc_launch.commands import COMMANDS  # noqa: E402
-from kgc_launch.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, KgcError, UsageError  # noqa: E402
+from kgc_launch import __version__
+from kgc_launch.commands import COMMANDS
+from kgc_launch.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, KgcError, UsageError
 
 PROG = "kgc-launch"
 

@@ -9,87 +9,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kgc_launch import STARTED
 from kgc_launch.engines import EngineCommand, detect_engine, engine_version, find_executable
 from kgc_launch.errors import EngineNotFound
-from kgc_launch.findings import Finding, first_sentence, refusals
+from kgc_launch.findings import Finding, first_sentence
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
-from kgc_launch.model.facts import ModelFacts
-from kgc_launch.records import AutoConfigDecision
-
-
-@dataclass
-class EnginePlan:
-    """What an engine's planner decided (see `kgc_launch.vllm.launch` and `kgc_launch.ferrum.launch`)."""
-
-    document: dict[str, Any]
-    """The effective-config document."""
-    decisions: list[AutoConfigDecision]
-    env_hash: str
-    argv: list[str]
-    """The final engine command line."""
-    env_changes: dict[str, str]
-    findings: list[Finding]
-    registry_args: Any
-    """The serve arguments as `ServeArgs`, for the registry check."""
-    model_ids: list[str]
-    details: dict[str, Any] = field(default_factory=dict)
-    """Engine-specific facts for the launch record (memory plan, runtime sources, ...)."""
-
-
-@dataclass(frozen=True)
-class PlanContext:
-    """What an engine's planner works from: the launch's options, the engine command, and what was found for it."""
-
-    options: LaunchOptions
-    command: EngineCommand
-    inventory: Inventory
-    version: str | None
-    version_source: str
-    environ: Mapping[str, str]
-    cwd: Path
-    lap: Callable[[str], None]
-    """Records the time since the last lap under a phase name (`model`, `resolve`)."""
-
-
-@dataclass
-class LaunchPlan:
-    command: EngineCommand
-    executable: str | None
-    engine_version: str | None
-    engine_version_source: str
-    inventory: Inventory
-    facts: ModelFacts | None
-    engine: EnginePlan
-    registry_path: str | None
-    registry_report: dict[str, Any] | None
-    artifacts_dir: Path
-    findings: list[Finding]
-    timings_ms: dict[str, float]
-
-    @property
-    def refused(self) -> bool:
-        return bool(refusals(self.findings))
-
-    def exec_env(self, environ: Mapping[str, str]) -> dict[str, str]:
-        env = dict(environ)
-        env.update(self.engine.env_changes)
-        env["KGC_EFFECTIVE_CONFIG"] = str(self.artifacts_dir / "effective_config.json")
-        env["KGC_ENV_HASH"] = self.engine.env_hash
-        return env
+from kgc_launch.plan import EnginePlan, LaunchPlan, PlanContext
 
 
 class _Clock:
     """Phase timings of a launch, counted from when kgc-launch's code started (imports included)."""
 
     def __init__(self) -> None:
-        from kgc_launch.cli import STARTED
-
         self.start = STARTED
         self.last = time.perf_counter()
         self.laps: dict[str, float] = {"imports": round((self.last - STARTED) * 1000, 2)}

@@ -18,8 +18,8 @@ from kgc_launch.artifacts import decision_trace_jsonl, prepare_artifacts_dir, re
 from kgc_launch.records import to_plain
 
 if TYPE_CHECKING:
-    from kgc_launch.launch import EnginePlan, LaunchPlan
     from kgc_launch.model.facts import ModelFacts
+    from kgc_launch.plan import EnginePlan, LaunchPlan
 
 LAUNCH_RECORD = "launch.json"
 REGISTRY_CHECK = "registry_check.json"

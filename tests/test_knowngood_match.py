@@ -7,7 +7,8 @@ import pytest
 
 from kgc_launch.knowngood.match import deep_merge, evaluate, option_status, same_value
 from kgc_launch.knowngood.schema import RequiredFlag
-from kgc_launch.vllm.args import parse_serve_args, render_command_line
+from kgc_launch.serve_args import render_command_line
+from kgc_launch.vllm.args import parse_serve_args
 
 GDN = RequiredFlag(
     flag="""--additional-config '{"gdn_prefill_backend":"triton"}'""",

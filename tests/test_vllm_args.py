@@ -9,14 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kgc_launch.errors import InputError, UsageError
-from kgc_launch.vllm.args import (
-    ServeArgs,
-    config_file_tokens,
-    human_readable_int,
-    parse_serve_args,
-    render_command_line,
-    render_serve_args,
-)
+from kgc_launch.serve_args import ServeArgs, human_readable_int, render_command_line, render_serve_args
+from kgc_launch.vllm.args import config_file_tokens, parse_serve_args
 
 
 def parse(line: str, **kwargs: Any) -> ServeArgs:

@@ -11,8 +11,9 @@ from typing import Any
 
 from kgc_launch.errors import EXIT_REFUSED
 from kgc_launch.findings import format_refusal
-from kgc_launch.launch import LaunchPlan, exec_plan, plan_launch
+from kgc_launch.launch import exec_plan, plan_launch
 from kgc_launch.launch_options import parse_launch_argv
+from kgc_launch.plan import LaunchPlan
 
 
 def run_launch(argv: list[str]) -> int:

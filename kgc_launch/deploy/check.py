@@ -26,7 +26,7 @@ from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.knowngood.check import CheckReport, Finding, check_launch
 from kgc_launch.knowngood.registry import Registry
 from kgc_launch.launch_options import LaunchOptions
-from kgc_launch.vllm.args import ServeArgs
+from kgc_launch.serve_args import ServeArgs
 
 
 @dataclass(frozen=True)

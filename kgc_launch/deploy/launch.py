@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from kgc_launch.vllm.args import ServeArgs
+    from kgc_launch.serve_args import ServeArgs
 
 Engine = Literal["vllm", "ferrum"]
 SourceKind = Literal["kubernetes", "helm-values", "compose", "dockerfile", "shell"]

@@ -22,7 +22,7 @@ from kgc_launch.deploy.report import Refusal
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts
-from kgc_launch.vllm.args import OptionValue, ServeArgs
+from kgc_launch.serve_args import OptionValue, ServeArgs
 
 # A warning about the live node (its free memory), which no deploy file can settle: on every launch of a
 # fleet it would only be noise.

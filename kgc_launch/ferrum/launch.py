@@ -20,9 +20,9 @@ from kgc_launch.errors import UsageError
 from kgc_launch.ferrum.args import FerrumServeArgs, parse_ferrum_serve_args
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
-from kgc_launch.launch import EnginePlan, PlanContext
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts
+from kgc_launch.plan import EnginePlan, PlanContext
 from kgc_launch.records import (
     M3_QWEN3_30B_A3B_INT4_PRESET,
     CompiledKernelFeatures,
@@ -32,7 +32,7 @@ from kgc_launch.records import (
     to_plain,
 )
 from kgc_launch.runtime import RuntimeConfigSnapshot, RuntimeConfigSource
-from kgc_launch.vllm.args import ServeArgs
+from kgc_launch.serve_args import ServeArgs
 
 ENGINE_EFFECTIVE_CONFIG = "engine_effective_config.json"
 ENGINE_DECISION_TRACE = "engine_decision_trace.jsonl"

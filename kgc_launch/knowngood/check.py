@@ -16,7 +16,7 @@ from kgc_launch.knowngood.match import FixParts, evaluate
 from kgc_launch.knowngood.registry import Found, Registry
 from kgc_launch.knowngood.schema import FAILING_SEVERITIES, RequiredFlag
 from kgc_launch.knowngood.scope import Gpu, decide_scope
-from kgc_launch.vllm.args import ServeArgs, render_command_line
+from kgc_launch.serve_args import ServeArgs, render_command_line
 
 TOOL = "kgc-launch"
 

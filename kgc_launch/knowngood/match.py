@@ -20,8 +20,7 @@ from typing import Any, Literal
 from kgc_launch.knowngood.regexguard import bounded_search
 from kgc_launch.knowngood.schema import RequiredFlag
 from kgc_launch.knowngood.spelling import Spelling, parse_env, parse_flags, parse_spelling
-from kgc_launch.vllm.args import OptionValue, ServeArgs, human_readable_int
-from kgc_launch.vllm.flags import HUMAN_READABLE_INT
+from kgc_launch.serve_args import OptionValue, ServeArgs, human_readable_int
 
 Status = Literal["satisfied", "absent", "differs"]
 
@@ -104,16 +103,23 @@ def spelling_status(way: Spelling, args: ServeArgs, env: Mapping[str, str]) -> S
         if name not in env:
             return "absent"
         return "satisfied" if env[name] == value else "differs"
-    return _combine([option_status(name, value, args.options.get(name)) for name, value in way.options.items()])
+    return _combine(
+        [
+            option_status(name, value, args.options.get(name), human_ints=args.human_int_options)
+            for name, value in way.options.items()
+        ]
+    )
 
 
-def option_status(name: str, required: OptionValue, actual: OptionValue | None) -> Status:
+def option_status(
+    name: str, required: OptionValue, actual: OptionValue | None, *, human_ints: frozenset[str] = frozenset()
+) -> Status:
     """How an option of the launch compares with a required value."""
     if actual is None:
         return "absent"
     if isinstance(required, dict):
         return _dict_status(required, actual) if isinstance(actual, dict) else "differs"
-    if name in HUMAN_READABLE_INT and isinstance(required, str) and isinstance(actual, str):
+    if name in human_ints and isinstance(required, str) and isinstance(actual, str):
         return "satisfied" if _same_int(required, actual) else "differs"
     if isinstance(required, list) and isinstance(actual, str):
         actual = [actual]

@@ -12,7 +12,8 @@ import shlex
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from kgc_launch.vllm.args import OptionValue, parse_serve_args
+from kgc_launch.serve_args import OptionValue
+from kgc_launch.vllm.args import parse_serve_args
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -15,96 +15,27 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from kgc_launch.errors import InputError, UsageError
+from kgc_launch.errors import InputError
+from kgc_launch.serve_args import HUMAN_INT, OptionValue, ServeArgs, human_readable_int, plain_name
 from kgc_launch.vllm.flags import ALIASES, BOOLEAN, HUMAN_READABLE_INT, MULTI_VALUE
 
-OptionValue = str | bool | list[str] | dict[str, Any]
 ConfigReader = Callable[[str], list[str]]
 """Reads a `--config` YAML file into flag tokens (see `config_file_tokens`)."""
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_HUMAN_INT = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgGtT])$")
-_DECIMAL = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-_BINARY = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-
-@dataclass
-class ServeArgs:
-    """The parsed arguments of one `vllm serve`: the model and every option by canonical name."""
-
-    model: str | None = None
-    options: dict[str, OptionValue] = field(default_factory=dict)
-    """Canonical name (dashes, no `--`) -> True/False for booleans, a list for multi-value flags, a dict
-    for JSON objects, else the value as written."""
-    from_config_file: set[str] = field(default_factory=set)
-    """Options whose value came from the `--config` file (not overridden on the command line)."""
-    config_file: str | None = None
-    extra_positionals: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def get(self, name: str) -> OptionValue | None:
-        return self.options.get(canonical_name(name))
-
-    def has(self, name: str) -> bool:
-        return canonical_name(name) in self.options
-
-    def int_value(self, name: str) -> int | None:
-        """An integer option as vLLM reads it (`human_readable_int` where vLLM uses it)."""
-        key = canonical_name(name)
-        value = self.options.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise UsageError(f"--{key} takes an integer, got {value!r}", hint=f"pass --{key} N")
-        try:
-            return human_readable_int(value) if key in HUMAN_READABLE_INT else int(value.strip())
-        except ValueError:
-            raise UsageError(f"--{key}: {value!r} is not an integer", hint=f"pass --{key} N") from None
-
-    def float_value(self, name: str) -> float | None:
-        key = canonical_name(name)
-        value = self.options.get(key)
-        if value is None:
-            return None
-        try:
-            return float(value) if isinstance(value, str) else float("nan")
-        except ValueError:
-            raise UsageError(f"--{key}: {value!r} is not a number", hint=f"pass --{key} 0.9") from None
 
 
 def canonical_name(name: str) -> str:
     """`--Tensor_Parallel_Size` -> `tensor-parallel-size`; aliases such as `-tp` resolve too."""
-    if name in ALIASES:
-        return ALIASES[name]
-    bare = name.lstrip("-")
-    head, dot, tail = bare.partition(".")
-    return head.replace("_", "-") + dot + tail
-
-
-def human_readable_int(value: str) -> int:
-    """vLLM's `human_readable_int`: `1k` = 1000, `1K` = 1024, `25.6k` = 25600; `auto`/-1 where allowed."""
-    text = value.strip()
-    if text.lower() == "auto":
-        return -1
-    match = _HUMAN_INT.fullmatch(text)
-    if match is None:
-        return int(text)
-    number, suffix = match.groups()
-    if suffix in _DECIMAL:
-        return int(float(number) * _DECIMAL[suffix])
-    if "." in number:
-        raise ValueError(f"decimals are not allowed with binary suffixes like {suffix}")
-    return int(number) * _BINARY[suffix]
+    return ALIASES.get(name) or plain_name(name)
 
 
 def parse_serve_args(tokens: Iterable[str], *, read_config: ConfigReader | None = None) -> ServeArgs:
     """Parse the arguments that follow `vllm serve` (or those of `python -m vllm...api_server`)."""
-    args = ServeArgs()
+    args = ServeArgs(canonical=canonical_name, human_int_options=HUMAN_READABLE_INT)
     raw = _move_model_first(list(tokens), args)
     raw = _splice_config(raw, args, read_config)
     tokens_, dotted = _split_dotted(_normalize(raw))
@@ -226,7 +157,7 @@ def _json_or_scalar(value: str) -> Any:
     except ValueError:
         pass
     try:
-        return human_readable_int(value) if _HUMAN_INT.fullmatch(value.strip()) else value
+        return human_readable_int(value) if HUMAN_INT.fullmatch(value.strip()) else value
     except ValueError:
         return value
 
@@ -284,10 +215,6 @@ def _read_options(tokens: list[str], args: ServeArgs) -> None:
         args.options[name] = value
 
 
-def _is_json_object(value: str) -> bool:
-    return _json_object(value) is not None
-
-
 def _json_object(value: str) -> dict[str, Any] | None:
     stripped = value.strip()
     if not stripped.startswith("{"):
@@ -312,32 +239,6 @@ def _typed(name: str, value: str) -> OptionValue:
 
 def _is_option(token: str) -> bool:
     return token.startswith("-") and not _NUMBER.match(token)
-
-
-def render_serve_args(args: ServeArgs) -> list[str]:
-    """A canonical token list: the model, then options sorted by name, JSON compact with sorted keys."""
-    tokens = [] if args.model is None else [args.model]
-    for name in sorted(args.options):
-        value = args.options[name]
-        if value is True:
-            tokens.append(f"--{name}")
-        elif value is False:
-            tokens.append(f"--no-{name}")
-        elif isinstance(value, list) and len(value) == 1 and not _is_json_object(value[0]):
-            tokens.append(f"--{name}={value[0]}")  # `=` keeps a value such as `-x` or `` unambiguous
-        elif isinstance(value, list):
-            tokens.append(f"--{name}")
-            tokens += value
-        elif isinstance(value, dict):
-            tokens.append(f"--{name}={json.dumps(value, sort_keys=True, separators=(',', ':'))}")
-        else:
-            tokens.append(f"--{name}={value}")
-    return tokens
-
-
-def render_command_line(args: ServeArgs) -> str:
-    """The canonical rendering joined for a shell (what registry `match` regexes are applied to)."""
-    return shlex.join(render_serve_args(args))
 
 
 def config_file_tokens(document: Any, *, path: str) -> list[str]:

@@ -16,11 +16,12 @@ from kgc_launch.artifacts import env_hash
 from kgc_launch.errors import InputError, UsageError
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
-from kgc_launch.launch import EnginePlan, PlanContext
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
+from kgc_launch.plan import EnginePlan, PlanContext
 from kgc_launch.records import HardwareCapabilities, WorkloadProfile, to_plain
 from kgc_launch.runtime import RuntimeConfigEntry, RuntimeConfigSource, infer_effects
-from kgc_launch.vllm.args import ServeArgs, config_file_tokens, parse_serve_args, render_serve_args
+from kgc_launch.serve_args import ServeArgs, render_serve_args
+from kgc_launch.vllm.args import config_file_tokens, parse_serve_args
 
 if TYPE_CHECKING:
     from kgc_launch.vllm.resolve import VllmResolution

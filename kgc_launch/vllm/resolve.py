@@ -15,7 +15,7 @@ from typing import Any
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, to_plain
-from kgc_launch.vllm.args import ServeArgs
+from kgc_launch.serve_args import ServeArgs
 from kgc_launch.vllm.attention import decide_attention
 from kgc_launch.vllm.capacity import decide_capacity
 from kgc_launch.vllm.context import ResolveContext
