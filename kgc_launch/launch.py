@@ -11,15 +11,19 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kgc_launch import STARTED
-from kgc_launch.engines import EngineCommand, detect_engine, engine_version, find_executable
+from kgc_launch.engines import detect_engine, engine_adapter, engine_version, find_executable
 from kgc_launch.errors import EngineNotFound
-from kgc_launch.findings import Finding, first_sentence
-from kgc_launch.hardware.inventory import Inventory
+from kgc_launch.findings import Finding
 from kgc_launch.launch_options import LaunchOptions
-from kgc_launch.plan import EnginePlan, LaunchPlan, PlanContext
+from kgc_launch.plan import EnginePlan, LaunchDecision, LaunchPlan, PlanContext
+
+if TYPE_CHECKING:
+    from kgc_launch.knowngood.check import CheckReport
+    from kgc_launch.knowngood.registry import Registry
+    from kgc_launch.model.facts import ModelFacts
 
 
 class _Clock:
@@ -63,78 +67,71 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
     inventory = select_hardware(options.hardware, environ, use_cuda_driver=False)
     clock.lap("hardware")
 
-    if command.engine == "vllm":
-        from kgc_launch.vllm.launch import plan_vllm as plan_engine
-    else:
-        from kgc_launch.ferrum.launch import plan_ferrum as plan_engine
-    context = PlanContext(options, command, inventory, version, version_source, environ, cwd, clock.lap)
-    facts, engine_plan = plan_engine(context)
-    findings += engine_plan.findings
+    from kgc_launch.knowngood.load import load_registry, locate_registry
+    from kgc_launch.model.metadata import read_model
 
-    registry_path, report, registry_findings = _check_registry(
-        options, command, engine_plan, version, inventory, environ, cwd
-    )
-    findings += registry_findings
+    def lookup(model: str, revision: str | None) -> ModelFacts:
+        return read_model(model, revision=revision, environ=environ)
+
+    context = PlanContext(options, command, inventory, version, version_source, environ, cwd, clock.lap, lookup)
+    registry_path = locate_registry(options.registry, environ, cwd)
+    decision = decide_launch(context, load_registry(registry_path, environ=environ))
     clock.lap("registry")
 
-    from kgc_launch.launch_artifacts import choose_artifacts_dir
+    from kgc_launch.launch_artifacts import choose_artifacts_dir, write_launch_artifacts
 
-    artifacts_dir = choose_artifacts_dir(options.artifacts_dir, cwd, facts, engine_plan)
-    if command.engine == "ferrum":
-        from kgc_launch.ferrum.launch import with_engine_artifact_flags
-
-        engine_plan.argv = with_engine_artifact_flags(engine_plan.argv, artifacts_dir)
+    engine_plan = decision.engine
+    artifacts_dir = choose_artifacts_dir(options.artifacts_dir, cwd, decision.facts, engine_plan)
+    engine_plan.argv = engine_adapter(command.engine).finish_argv(engine_plan.argv, artifacts_dir)
     plan = LaunchPlan(
         command=command,
         executable=executable,
         engine_version=version,
         engine_version_source=version_source,
         inventory=inventory,
-        facts=facts,
+        facts=decision.facts,
         engine=engine_plan,
-        registry_path=registry_path,
-        registry_report=report,
+        registry_path=str(registry_path),
+        registry_report=decision.registry_report.to_json(),
         artifacts_dir=artifacts_dir,
-        findings=findings,
+        findings=findings + decision.findings,
         timings_ms={},
     )
-    from kgc_launch.launch_artifacts import write_launch_artifacts
-
     plan.timings_ms = clock.total()
     write_launch_artifacts(plan, environ)
     return plan
 
 
-def _check_registry(
-    options: LaunchOptions,
-    command: EngineCommand,
-    engine_plan: EnginePlan,
-    version: str | None,
-    inventory: Inventory,
-    environ: Mapping[str, str],
-    cwd: Path,
-) -> tuple[str, dict[str, Any], list[Finding]]:
-    from kgc_launch.knowngood.check import check_launch
-    from kgc_launch.knowngood.load import load_registry, locate_registry
+def decide_launch(ctx: PlanContext, registry: Registry) -> LaunchDecision:
+    """The engine's plan and the registry's verdict for one launch: what a launch and a deploy check share."""
+    facts, engine_plan = engine_adapter(ctx.command.engine).plan(ctx)
+    report = check_registry(ctx, engine_plan, registry)
+    return LaunchDecision(facts, engine_plan, report, engine_plan.findings + registry_findings(report))
 
-    path = locate_registry(options.registry, environ, cwd)
-    registry = load_registry(path, environ=environ)
-    gpus = [(device.name, device.compute_capability) for device in inventory.visible] if inventory.visible else None
-    report = check_launch(
+
+def check_registry(ctx: PlanContext, engine_plan: EnginePlan, registry: Registry) -> CheckReport:
+    from kgc_launch.knowngood.check import check_launch
+
+    visible = ctx.inventory.visible
+    return check_launch(
         registry,
         model_ids=engine_plan.model_ids,
         serve_args=engine_plan.registry_args,
-        env={**environ, **engine_plan.env_changes},
-        engine=command.engine,
-        engine_version=version,
-        gpus=gpus,
-        require_registered=options.require_registered,
+        env={**ctx.environ, **engine_plan.env_changes},
+        engine=ctx.command.engine,
+        engine_version=ctx.version,
+        gpus=[(device.name, device.compute_capability) for device in visible] if visible else None,
+        require_registered=ctx.options.require_registered,
     )
+
+
+def registry_findings(report: CheckReport) -> list[Finding]:
+    """The registry's verdict as findings: a missing requirement refuses, a missing recommendation warns."""
     findings = [
         Finding(
             "refuse",
             f"the known-good registry requires {missing.flag} ({missing.severity})"
-            + (f": {first_sentence(missing.why)}" if missing.why else ""),
+            + (f": {missing.why}" if missing.why else ""),
             fix=missing.fix,
             origin="registry",
             evidence=[missing.evidence] if missing.evidence else [],
@@ -152,7 +149,7 @@ def _check_registry(
         )
         for w in report.warnings
     ]
-    return str(path), report.to_json(), findings
+    return findings
 
 
 def exec_plan(plan: LaunchPlan, environ: Mapping[str, str]) -> None:

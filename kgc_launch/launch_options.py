@@ -32,6 +32,9 @@ _OPTIONS: dict[str, tuple[str, bool]] = {
     "--debug": ("KGC_DEBUG", False),
 }
 _REPEATABLE = {"--set"}
+VALUE_OPTIONS = frozenset(name for name, (_, takes_value) in _OPTIONS.items() if takes_value)
+"""Launch options that take a value (the deploy check reads a manifest's `kgc-launch ...` with these)."""
+FLAG_OPTIONS = frozenset(name for name, (_, takes_value) in _OPTIONS.items() if not takes_value)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 ENGINES = ("vllm", "ferrum")

@@ -8,22 +8,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kgc_launch.findings import Finding, refusals
 
 if TYPE_CHECKING:
     from kgc_launch.engines import EngineCommand
     from kgc_launch.hardware.inventory import Inventory
+    from kgc_launch.knowngood.check import CheckReport
     from kgc_launch.launch_options import LaunchOptions
     from kgc_launch.model.facts import ModelFacts
     from kgc_launch.records import AutoConfigDecision
     from kgc_launch.serve_args import ServeArgs
 
 
+ModelLookup = Callable[[str, "str | None"], "ModelFacts"]
+"""(model, revision) -> its facts (`source == "unknown"` when not found); raises InputError for a bad path."""
+
+
 @dataclass
 class EnginePlan:
-    """What an engine's planner decided (see `kgc_launch.vllm.launch` and `kgc_launch.ferrum.launch`)."""
+    """What an engine's planner decided (see `kgc_launch.vllm.adapter` and `kgc_launch.ferrum.adapter`)."""
 
     document: dict[str, Any]
     """The effective-config document."""
@@ -38,6 +43,8 @@ class EnginePlan:
     model_ids: list[str]
     details: dict[str, Any] = field(default_factory=dict)
     """Engine-specific facts for the launch record (memory plan, runtime sources, ...)."""
+    unknown_options: dict[str, str] = field(default_factory=dict)
+    """Options left out because their value holds a placeholder (`PlanContext.placeholders`), as written."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,44 @@ class PlanContext:
     cwd: Path
     lap: Callable[[str], None]
     """Records the time since the last lap under a phase name (`model`, `resolve`)."""
+    read_model: ModelLookup
+    """The model's facts as this run reads them (a launch: this machine; a deploy check: its cached reader)."""
+    local_files: bool = True
+    """Whether files the engine would read from its working directory (`--config`, `./ferrum.toml`) are read:
+    a launch reads them; a deploy check cannot (they live in the container)."""
+    placeholders: bool = False
+    """Whether option values may hold placeholders (`$(VAR)` in a manifest): such options are left out of
+    what the resolver sees and listed in `EnginePlan.unknown_options`."""
+
+
+@dataclass
+class LaunchDecision:
+    """What the engine adapter and the registry decided for one launch: shared by a launch and a deploy check."""
+
+    facts: ModelFacts | None
+    engine: EnginePlan
+    registry_report: CheckReport
+    findings: list[Finding]
+
+    @property
+    def refused(self) -> bool:
+        return bool(refusals(self.findings))
+
+
+class EngineAdapter(Protocol):
+    """One engine's part of a launch (`kgc_launch.vllm.adapter`, `kgc_launch.ferrum.adapter`)."""
+
+    def registry_args(self, tokens: list[str]) -> ServeArgs:
+        """The engine's arguments as the registry compares them (no file is read)."""
+        ...
+
+    def plan(self, ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
+        """Parse, read the model, resolve and record: everything the engine will run with, and why."""
+        ...
+
+    def finish_argv(self, argv: list[str], artifacts_dir: Path) -> list[str]:
+        """The final command line once the artifacts directory is known."""
+        ...
 
 
 @dataclass

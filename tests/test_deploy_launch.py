@@ -26,7 +26,7 @@ from kgc_launch.deploy.launch import (
         ("python3 -m vllm.entrypoints.cli.main serve m --port 1", ("vllm", ["m", "--port", "1"])),
         ("ferrum serve /models/q", ("ferrum", ["/models/q"])),
         ("ferrum -v serve -m q -p 8000", ("ferrum", ["-m", "q", "-p", "8000"])),
-        ("/usr/local/bin/ferrum -vv serve q", ("ferrum", ["q"])),
+        ("/usr/local/bin/ferrum --verbose serve q", ("ferrum", ["q"])),
         ("env VLLM_USE_V1=1 vllm serve m", ("vllm", ["m"])),
         ("exec -a vllm-main vllm serve m", ("vllm", ["m"])),
         ("exec env -i A=1 nohup nice -n 5 vllm serve m", ("vllm", ["m"])),
@@ -51,6 +51,7 @@ def test_engine_launches_are_recognised(line: str, expected: tuple[str, list[str
         "python3 -c 'import vllm'",
         "pip install vllm",
         "ferrum bench",
+        "ferrum -vv serve q",  # ferrum's grammar is `ferrum [-v] serve`: the launcher refuses this too
         "kgc-launch check --deploy-file k8s/",
         "kgc-launch --hardware H100",
         "echo vllm serve m",

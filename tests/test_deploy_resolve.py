@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from kgc_launch.deploy.resolve import launch_inventory, resolve_vllm_launch
+from kgc_launch.deploy.resolve import EngineVerdict, judge_engine, launch_inventory
 from kgc_launch.hardware.presets import inventory_from_preset
+from kgc_launch.launch_options import LaunchOptions
+from kgc_launch.model.facts import ModelFacts
 from kgc_launch.model.metadata import read_model
-from kgc_launch.vllm.args import parse_serve_args
 
 
 def test_the_manifest_says_how_many_of_the_nodes_gpus_a_launch_gets() -> None:
@@ -20,15 +21,20 @@ def test_the_manifest_says_how_many_of_the_nodes_gpus_a_launch_gets() -> None:
 def test_a_refusal_resting_on_an_unknown_value_is_undecided() -> None:
     facts = read_model("meta-llama/Llama-3.1-8B-Instruct", environ={})
     l4 = inventory_from_preset("L4")
-    known = resolve_vllm_launch(parse_serve_args(["m"]), l4, facts, environ={}, engine_version="0.11.0")
+
+    def resolve_vllm_launch(tokens: list[str], *_: object, **__: object) -> EngineVerdict:
+        def lookup(_model: str, _revision: str | None) -> ModelFacts:
+            return facts
+
+        return judge_engine("vllm", tokens, l4, lookup, LaunchOptions(), environ={}, engine_version="0.11.0")
+
+    known = resolve_vllm_launch(["m"], l4, facts, environ={}, engine_version="0.11.0")
     assert [r.source for r in known.refusals] == ["vLLM rule kv-cache-does-not-fit"] and not known.undecided
-    built = parse_serve_args(["m", "--max-model-len", "$(MAX_LEN)"])
+    built = ["m", "--max-model-len", "$(MAX_LEN)"]
     verdict = resolve_vllm_launch(built, l4, facts, environ={}, engine_version="0.11.0")
     assert not verdict.refusals
     (undecided,) = verdict.undecided
     assert "--max-model-len's default" in undecided and "($(MAX_LEN))" in undecided
-    fits = resolve_vllm_launch(
-        parse_serve_args(["m", "--max-model-len", "8192"]), l4, facts, environ={}, engine_version="0.11.0"
-    )
+    fits = resolve_vllm_launch(["m", "--max-model-len", "8192"], l4, facts, environ={}, engine_version="0.11.0")
     assert not fits.refusals and not fits.undecided
     assert not any("free memory" in warning for warning in fits.warnings)  # a live node's fact: not a deploy's

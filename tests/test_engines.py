@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,30 @@ def test_vllm_version_from_the_launchers_own_environment(tmp_path: Path, monkeyp
     monkeypatch.setattr("sys.path", [str(site)])
     command = EngineCommand("vllm", ["vllm", "serve"], ["vllm", "serve"], [])
     assert engine_version(command, None) == ("0.22.1", "package metadata of vllm (launcher's environment)")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "vllm serve m -tp 2",
+        "/opt/venv/bin/vllm serve m",
+        "python -u -m vllm.entrypoints.openai.api_server --model m",
+        "python3.12 -X dev -m vllm.entrypoints.cli.main serve m",
+        "ferrum -v serve q",
+        "ferrum -vv serve q",
+        "ferrum serve q",
+        "vllm bench serve m",
+        "python3 -m vllm.entrypoints.api_server --model m",
+        "vllm --version",
+    ],
+)
+def test_a_deploy_check_recognises_exactly_what_a_launch_accepts(line: str) -> None:
+    from kgc_launch.deploy.launch import engine_launch_from_argv
+
+    argv = shlex.split(line)
+    try:
+        command = detect_engine(argv, None)
+        launched: tuple[str, list[str]] | None = (command.engine, command.serve_args)
+    except UsageError:
+        launched = None
+    assert engine_launch_from_argv(argv) == launched

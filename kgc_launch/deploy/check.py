@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from kgc_launch.deploy.launch import Launch, has_unexpanded
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import LaunchResult, MissingFlag, Refusal, Severity
-from kgc_launch.deploy.resolve import EngineVerdict, launch_inventory, resolve_ferrum_launch, resolve_vllm_launch
+from kgc_launch.deploy.resolve import judge_engine, launch_inventory
 from kgc_launch.deploy.wrapper import wrapper_options
+from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
 from kgc_launch.findings import first_sentence, is_paste_ready
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.knowngood.check import CheckReport, Finding, check_launch
 from kgc_launch.knowngood.registry import Registry
 from kgc_launch.launch_options import LaunchOptions
+from kgc_launch.model.facts import ModelFacts
 from kgc_launch.serve_args import ServeArgs
 
 
@@ -110,13 +112,20 @@ class DeployChecker:
             result.notes.append(read.note)
         if read.facts is None:
             return [f"the model cannot be read: {read.error}"]
-        verdict: EngineVerdict
-        if launch.engine == "vllm":
-            verdict = resolve_vllm_launch(
-                serve_args, inventory, read.facts, environ=env, engine_version=self.settings.engine_version
-            )
-        else:
-            verdict = resolve_ferrum_launch(launch.args, inventory, read.facts, options, environ=env)
+        facts = read.facts
+
+        def lookup(_model: str, _revision: str | None) -> ModelFacts:
+            return facts  # the model this check names for the launch (`--model` wins over the file's)
+
+        verdict = judge_engine(
+            launch.engine,
+            launch.args,
+            inventory,
+            lookup,
+            options,
+            environ=env,
+            engine_version=self.settings.engine_version,
+        )
         result.refusals += verdict.refusals
         result.warnings += verdict.warnings
         result.notes += verdict.notes
@@ -125,12 +134,7 @@ class DeployChecker:
 
 def registry_args(launch: Launch) -> ServeArgs:
     """The arguments as the registry check compares them, exactly as the launcher builds them per engine."""
-    if launch.engine == "ferrum":
-        from kgc_launch.ferrum.args import parse_ferrum_serve_args
-        from kgc_launch.ferrum.launch import registry_serve_args
-
-        return registry_serve_args(parse_ferrum_serve_args(launch.args))
-    return launch.serve_args()
+    return engine_adapter(launch.engine).registry_args(launch.args)
 
 
 def model_ids(model: str, launch: Launch, serve_args: ServeArgs) -> list[str]:

@@ -4,10 +4,8 @@ A launch is what an engine process would receive: the tokens after `serve`, the 
 and, where the deploy file says, the GPUs it is given. Values a file does not hold (a Secret, a
 `valueFrom`, an unset compose variable) are kept as an explicit `Unknown` with the reason, never guessed.
 
-Recognised command lines (`recognise_command`):
-    vllm serve ...                                   (any path to `vllm`)
-    python[3[.N]] -m vllm.entrypoints.openai.api_server ...
-    ferrum [-v] serve ...
+Recognised command lines (`recognise_command`): the engine starts that `kgc_launch.engines.recognise` knows
+(the launcher's own rule), and what runs them:
     kgc-launch [kgc options] [--] ENGINE ...        (the launch kgc-launch would exec)
     env [-i] [VAR=x]... CMD, exec CMD, nohup CMD, nice, setsid, stdbuf, numactl, tini/dumb-init -- CMD
 """
@@ -19,6 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from kgc_launch.launch_options import FLAG_OPTIONS, VALUE_OPTIONS
 
 if TYPE_CHECKING:
     from kgc_launch.serve_args import ServeArgs
@@ -95,10 +95,10 @@ class Launch:
         return {name: value.why for name, value in self.env.items() if isinstance(value, Unknown)}
 
     def serve_args(self) -> ServeArgs:
-        """The vLLM arguments parsed as `vllm serve` reads them (for a ferrum launch: read the same way)."""
-        from kgc_launch.vllm.args import parse_serve_args
+        """The arguments as the engine reads them (its adapter's `registry_args`)."""
+        from kgc_launch.engines import engine_adapter
 
-        return parse_serve_args(self.args)
+        return engine_adapter(self.engine).registry_args(self.args)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON reports; unknown environment values become `{"unknown": why}`."""
@@ -240,21 +240,6 @@ class EngineCommand:
     notes: list[str] = field(default_factory=list)
 
 
-# kgc-launch's launch options (kgc_launch.commands.launch): these take a value; the flags below do not.
-KGC_VALUE_OPTIONS = frozenset(
-    [
-        "--registry",
-        "--artifacts-dir",
-        "--hardware",
-        "--workload",
-        "--set",
-        "--ferrum-features",
-        "--kgc-config",
-        "--engine",
-    ]
-)
-KGC_FLAG_OPTIONS = frozenset(["--require-registered", "--dry-run", "--json", "--quiet", "--debug"])
-
 # Programs that run the rest of their argv as a command, with the options of theirs that take a value.
 _WRAPPERS: dict[str, frozenset[str]] = {
     "exec": frozenset(["-a"]),
@@ -268,9 +253,6 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     "dumb-init": frozenset(["--rewrite", "-r"]),
     "time": frozenset(["-f", "-o"]),
 }
-_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
-_PYTHON_VALUE_OPTIONS = frozenset(["-X", "-W", "--check-hash-based-pycs"])
-_VLLM_MODULES = {"vllm.entrypoints.openai.api_server": False, "vllm.entrypoints.cli.main": True}
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
@@ -289,7 +271,7 @@ def recognise_command(argv: Sequence[str]) -> EngineCommand | None:
     if program == "kgc-launch":
         return _kgc_wrapped(tokens, env)
     notes: list[str] = []
-    found = _engine_start(program, tokens, notes)
+    found = _engine_start(tokens, notes)
     if found is None:
         return None
     engine, args = found
@@ -325,39 +307,16 @@ def _after_wrapper(program: str, tokens: list[str], env: dict[str, EnvValue]) ->
     return []
 
 
-def _engine_start(program: str, tokens: list[str], notes: list[str]) -> tuple[Engine, list[str]] | None:
-    if program == "vllm":
-        return ("vllm", tokens[2:]) if tokens[1:2] == ["serve"] else None
-    if program == "ferrum":
-        index = 1
-        while index < len(tokens) and re.fullmatch(r"-v+|--verbose", tokens[index]):
-            index += 1
-        return ("ferrum", tokens[index + 1 :]) if tokens[index : index + 1] == ["serve"] else None
-    if _PYTHON.match(program):
-        return _python_module(tokens, notes)
-    return None
+def _engine_start(tokens: list[str], notes: list[str]) -> tuple[Engine, list[str]] | None:
+    from kgc_launch.engines import recognise
 
-
-def _python_module(tokens: list[str], notes: list[str]) -> tuple[Engine, list[str]] | None:
-    index = 1
-    while index < len(tokens):
-        token = tokens[index]
-        if token == "-m" and index + 1 < len(tokens):
-            module = tokens[index + 1]
-            rest = tokens[index + 2 :]
-            if module not in _VLLM_MODULES:
-                return None
-            if _VLLM_MODULES[module]:  # the CLI module: `python -m vllm.entrypoints.cli.main serve ...`
-                return ("vllm", rest[1:]) if rest[:1] == ["serve"] else None
-            notes.append(f"started as `python -m {module}`: it reads the same flags as `vllm serve`")
-            return "vllm", rest
-        if token in _PYTHON_VALUE_OPTIONS:
-            index += 2
-            continue
-        if not token.startswith("-") or token == "-c":
-            return None
-        index += 1
-    return None
+    command = recognise(tokens)
+    if command is None:
+        return None
+    if command.prefix[-1].endswith(".api_server"):
+        notes.append(f"started as `python -m {command.prefix[-1]}`: it reads the same flags as `vllm serve`")
+    engine: Engine = "ferrum" if command.engine == "ferrum" else "vllm"
+    return engine, command.serve_args
 
 
 def _kgc_wrapped(tokens: list[str], env: dict[str, EnvValue]) -> EngineCommand | None:
@@ -371,10 +330,10 @@ def _kgc_wrapped(tokens: list[str], env: dict[str, EnvValue]) -> EngineCommand |
         if not token.startswith("-"):
             break
         name = token.partition("=")[0]
-        if name in KGC_VALUE_OPTIONS:
+        if name in VALUE_OPTIONS:
             index += 1 if "=" in token else 2
             continue
-        if name not in KGC_FLAG_OPTIONS:
+        if name not in FLAG_OPTIONS:
             notes.append(f"kgc-launch option {token!r} is not one this scanner knows: read as a flag")
         index += 1
     inner = recognise_command(tokens[index:])

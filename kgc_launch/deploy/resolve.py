@@ -3,8 +3,7 @@
 `--hardware` names the node type; the manifest says how many of its GPUs the container gets
 (`nvidia.com/gpu`, compose device reservations). The launch is judged on that many devices of that type,
 so `-tp 4` in a pod that requests 2 GPUs, or `--dtype bfloat16` on a T4 node pool, fails here rather than at
-rollout. The resolvers are the launcher's (`resolve_serve_args`, `resolve_ferrum_args`): same rules, same
-refusals, same fixes.
+rollout. The plan is the launcher's own (the engine adapter's `plan`): same rules, same refusals, same fixes.
 
 An option whose value the file does not hold (`--max-num-seqs $(FROM_A_SECRET)`) is left out of what the
 resolver sees, so it judges vLLM's default instead of rejecting the placeholder as text; a refusal that
@@ -13,16 +12,15 @@ names such an option cannot be decided here, and is said so (fail-closed) rather
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from kgc_launch.deploy.launch import has_unexpanded
 from kgc_launch.deploy.report import Refusal
+from kgc_launch.engines import EngineCommand, engine_adapter
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
-from kgc_launch.model.facts import ModelFacts
-from kgc_launch.serve_args import OptionValue, ServeArgs
+from kgc_launch.plan import ModelLookup, PlanContext
 
 # A warning about the live node (its free memory), which no deploy file can settle: on every launch of a
 # fleet it would only be noise.
@@ -59,61 +57,53 @@ def launch_inventory(inventory: Inventory, gpus: int | None, nodes: int | None =
     )
 
 
-def resolve_vllm_launch(
-    serve_args: ServeArgs,
+def judge_engine(
+    engine: str,
+    tokens: list[str],
     inventory: Inventory,
-    facts: ModelFacts | None,
+    read_model: ModelLookup,
+    options: LaunchOptions,
     *,
     environ: Mapping[str, str],
     engine_version: str | None,
 ) -> EngineVerdict:
-    from kgc_launch.vllm.launch import resolve_serve_args
-
-    unknown = {name: value for name, value in serve_args.options.items() if _unexpanded(value)}
-    known = replace(serve_args, options={k: v for k, v in serve_args.options.items() if k not in unknown})
-    _, resolution = resolve_serve_args(
-        known, inventory, facts, environ=environ, engine_version=engine_version, platform="cuda"
+    """The engine adapter's plan, exactly as a launch makes it, judged for a deploy file: files in the container
+    (`--config`, `./ferrum.toml`) are not read, and options built from placeholders are left out."""
+    command = EngineCommand(engine, [engine, "serve", *tokens], [engine, "serve"], list(tokens))
+    context = PlanContext(
+        options,
+        command,
+        inventory,
+        engine_version,
+        "given to the deploy check" if engine_version else "unknown: not given to the deploy check",
+        environ,
+        Path("."),
+        lambda _phase: None,
+        read_model,
+        local_files=False,
+        placeholders=True,
     )
+    _, plan = engine_adapter(engine).plan(context)
     verdict = EngineVerdict()
-    for problem in resolution.problems:
-        named = [name for name in unknown if f"--{name}" in f"{problem.message} {problem.fix or ''}"]
-        if problem.severity == "refuse" and named:
+    for finding in plan.findings:
+        rule = finding.origin.removeprefix("vllm-rule:")
+        named = [name for name in plan.unknown_options if f"--{name}" in f"{finding.message} {finding.fix or ''}"]
+        if finding.severity == "refuse" and named:
             verdict.undecided.append(
-                f"vLLM would refuse with --{named[0]}'s default ({problem.message}), and the file sets "
-                f"--{named[0]} from a value it does not hold ({_text(unknown[named[0]])})"
+                f"vLLM would refuse with --{named[0]}'s default ({finding.message}), and the file sets "
+                f"--{named[0]} from a value it does not hold ({plan.unknown_options[named[0]]})"
             )
-        elif problem.severity == "refuse":
-            verdict.refusals.append(Refusal(problem.message, problem.fix, f"vLLM rule {problem.rule_id}"))
-        elif problem.rule_id in UNKNOWN_FACTS_RULES:
-            verdict.notes.append(problem.message)
-        elif problem.rule_id not in NODE_STATE_RULES:
-            verdict.warnings.append(problem.message + (f" (fix: {problem.fix})" if problem.fix else ""))
+        elif finding.severity == "refuse":
+            verdict.refusals.append(Refusal(finding.message, finding.fix, _who(finding.origin)))
+        elif rule in UNKNOWN_FACTS_RULES:
+            verdict.notes.append(finding.message)
+        elif rule not in NODE_STATE_RULES:
+            verdict.warnings.append(finding.message + (f" (fix: {finding.fix})" if finding.fix else ""))
     return verdict
 
 
-def _unexpanded(value: OptionValue) -> bool:
-    return has_unexpanded(value if isinstance(value, str) else json.dumps(value))
-
-
-def _text(value: OptionValue) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def resolve_ferrum_launch(
-    tokens: list[str],
-    inventory: Inventory,
-    facts: ModelFacts | None,
-    options: LaunchOptions,
-    *,
-    environ: Mapping[str, str],
-) -> EngineVerdict:
-    """ferrum's resolver as the launcher runs it; the container's `./ferrum.toml` is not in the deploy file."""
-    from kgc_launch.ferrum.args import parse_ferrum_serve_args
-    from kgc_launch.ferrum.launch import resolve_ferrum_args
-
-    args = parse_ferrum_serve_args(tokens)
-    resolution = resolve_ferrum_args(args, facts, inventory, options, environ, toml_entries={}, toml_preset=None)
-    verdict = EngineVerdict()
-    if resolution.refusal is not None:
-        verdict.refusals.append(Refusal(resolution.refusal.message, resolution.refusal.fix, "ferrum resolver"))
-    return verdict
+def _who(origin: str) -> str:
+    """A finding's origin as the report names who refuses."""
+    if origin.startswith("vllm-rule:"):
+        return f"vLLM rule {origin.removeprefix('vllm-rule:')}"
+    return {"ferrum-resolver": "ferrum resolver", "launcher": "kgc-launch"}.get(origin, origin)

@@ -64,9 +64,14 @@ def compiled_features(names: list[str]) -> CompiledKernelFeatures:
     return CompiledKernelFeatures.default().copy_with(**chosen)
 
 
-def plan_ferrum(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
+def registry_args(tokens: list[str]) -> ServeArgs:
+    """ferrum's arguments in the shape the registry check compares (the same for a launch and a deploy check)."""
+    args = parse_ferrum_serve_args(tokens)
+    return ServeArgs(model=args.model, options=dict(args.options))
+
+
+def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
     from kgc_launch.artifacts import env_hash
-    from kgc_launch.model.metadata import read_model
 
     args = parse_ferrum_serve_args(ctx.command.serve_args)
     findings: list[Finding] = []
@@ -74,10 +79,10 @@ def plan_ferrum(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
     if args.model is None:
         findings.append(Finding("refuse", "no model given", fix="ferrum serve MODEL", origin="launcher"))
     else:
-        facts = read_model(args.model, environ=ctx.environ)
+        facts = ctx.read_model(args.model, None)
     ctx.lap("model")
 
-    toml_entries, toml_preset, toml_finding = _ferrum_toml(ctx.cwd)
+    toml_entries, toml_preset, toml_finding = _ferrum_toml(ctx.cwd) if ctx.local_files else ({}, None, None)
     if toml_finding is not None:
         findings.append(toml_finding)
     resolution = resolve_ferrum_args(
@@ -95,15 +100,10 @@ def plan_ferrum(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
         argv=list(ctx.command.argv),
         env_changes={e.key: e.effective_value for e in runtime.entries if e.source is not RuntimeConfigSource.ENV},
         findings=findings,
-        registry_args=registry_serve_args(args),
+        registry_args=ServeArgs(model=args.model, options=dict(args.options)),
         model_ids=list(dict.fromkeys(model_ids)),
         details={"compiled_features": ctx.options.ferrum_features, "ferrum_toml": str(ctx.cwd / "ferrum.toml")},
     )
-
-
-def registry_serve_args(args: FerrumServeArgs) -> ServeArgs:
-    """ferrum's arguments in the shape the registry check compares (the same for a launch and a deploy check)."""
-    return ServeArgs(model=args.model, options=dict(args.options))
 
 
 @dataclass
@@ -163,7 +163,7 @@ def resolve_ferrum_args(
         return FerrumResolution(runtime, resolved, refusal)
 
 
-def with_engine_artifact_flags(argv: list[str], artifacts_dir: Path) -> list[str]:
+def finish_argv(argv: list[str], artifacts_dir: Path) -> list[str]:
     """Ask ferrum to write its own effective config and trace next to ours, unless the user already did."""
     out = list(argv)
     for flag, name in (

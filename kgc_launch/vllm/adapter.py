@@ -7,8 +7,10 @@ the runtime entries whose hash is `KGC_ENV_HASH`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,10 +29,19 @@ if TYPE_CHECKING:
     from kgc_launch.vllm.resolve import VllmResolution
 
 
-def plan_vllm(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
-    from kgc_launch.model.metadata import read_model
+def registry_args(tokens: list[str]) -> ServeArgs:
+    """The arguments as `vllm serve` reads them; a `--config` file is not read (noted in `notes`)."""
+    return parse_serve_args(tokens)
 
-    args = parse_serve_args(ctx.command.serve_args, read_config=lambda path: _read_config(ctx.cwd, path))
+
+def finish_argv(argv: list[str], artifacts_dir: Path) -> list[str]:
+    """vLLM's command line is passed unchanged."""
+    return argv
+
+
+def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
+    read_config = (lambda path: _read_config(ctx.cwd, path)) if ctx.local_files else None
+    args = parse_serve_args(ctx.command.serve_args, read_config=read_config)
     findings: list[Finding] = [Finding("warn", note, origin="vllm-args") for note in args.notes]
     facts = None
     if args.model is None:
@@ -39,12 +50,14 @@ def plan_vllm(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
         )
     else:
         revision = args.get("revision")
-        facts = read_model(args.model, revision=revision if isinstance(revision, str) else None, environ=ctx.environ)
+        facts = ctx.read_model(args.model, revision if isinstance(revision, str) else None)
     ctx.lap("model")
 
+    unknown = _placeholders(args) if ctx.placeholders else {}
+    known = replace(args, options={k: v for k, v in args.options.items() if k not in unknown})
     platform = vllm_platform(ctx.version, ctx.version_source, ctx.environ)
     memory_plan, resolution = resolve_serve_args(
-        args, ctx.inventory, facts, environ=ctx.environ, engine_version=ctx.version, platform=platform
+        known, ctx.inventory, facts, environ=ctx.environ, engine_version=ctx.version, platform=platform
     )
     findings += [
         Finding(p.severity, p.message, fix=p.fix, origin=f"vllm-rule:{p.rule_id}", evidence=list(p.evidence))
@@ -80,7 +93,14 @@ def plan_vllm(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
         registry_args=args,
         model_ids=list(dict.fromkeys(model_ids)),
         details={"platform": platform, "memory_plan": memory_plan, "canonical_args": render_serve_args(args)},
+        unknown_options=unknown,
     )
+
+
+def _placeholders(args: ServeArgs) -> dict[str, str]:
+    """Options whose value holds a `$(VAR)`/`${VAR}` the deploy file does not resolve, as written."""
+    texts = {name: value if isinstance(value, str) else json.dumps(value) for name, value in args.options.items()}
+    return {name: text for name, text in texts.items() if "$" in text}
 
 
 def resolve_serve_args(
