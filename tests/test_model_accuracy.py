@@ -45,7 +45,6 @@ def plan_point(point: dict[str, Any]) -> MemoryPlan:
         max_num_seqs=point["max_num_seqs"],
         max_num_batched_tokens=point["max_num_batched_tokens"],
         vllm_version=point["vllm_version"],
-        device_name=point["gpu"],
         cuda_reserved_bytes=0,
         block_size=point["block_size"],
     )

@@ -7,10 +7,8 @@ import pytest
 from kgc_launch.model.config_json import facts_from_config
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.model.memory import CUDA_RESERVED_BYTES, plan_vllm_memory
-from kgc_launch.model.vllm_profiles import GIB, MIB, default_batch_limits, profile_for
+from kgc_launch.model.vllm_profiles import GIB, MIB, profile_for
 from testing.model_files import config_fixture
-
-H100 = "NVIDIA H100 80GB HBM3"
 
 
 def model(**changes: object) -> ModelFacts:
@@ -25,7 +23,8 @@ def plan(**overrides: object) -> MemoryPlan:
         "max_model_len": 8192,
         "gpu_memory_utilization": 0.5,
         "vllm_version": "0.19.0",
-        "device_name": H100,
+        "max_num_seqs": 1024,  # vLLM's defaults on an H100 (the resolver decides them: test_vllm_resolve.py)
+        "max_num_batched_tokens": 8192,
         "cuda_reserved_bytes": 0,
     } | overrides
     facts = arguments.pop("facts", model())
@@ -90,10 +89,11 @@ def test_heads_must_divide_over_tensor_parallel_ranks() -> None:
     assert result.reason == "Total number of attention heads (32) must be divisible by tensor parallel size (3)."
 
 
-def test_context_beyond_the_model_limit() -> None:
+def test_a_context_beyond_the_model_limit_is_the_resolvers_rule_not_the_plans() -> None:
+    """vLLM allows it with VLLM_ALLOW_LONG_MAX_MODEL_LEN=1, which only the resolver sees
+    (rule max-model-len-over-derived): the plan sizes the cache for the length it is given."""
     result = plan(facts=model(max_position_embeddings=8192), max_model_len=16384)
-    assert not result.fits and result.largest_fitting_max_model_len == 8192
-    assert result.reason is not None and "max_position_embeddings=8192" in result.reason
+    assert result.fits and result.max_model_len == 16384
 
 
 def test_tensor_parallel_splits_weights_and_kv_heads() -> None:
@@ -157,13 +157,3 @@ def test_out_of_range_inputs(arguments: dict[str, object], message: str) -> None
 )
 def test_profiles_by_version(version: str | None, name: str) -> None:
     assert profile_for(version).name == name
-
-
-def test_vllm_default_batch_limits() -> None:
-    v1 = profile_for("0.19.0")
-    assert default_batch_limits(v1, 80 * GIB, H100, 8192) == (1024, 8192)
-    assert default_batch_limits(v1, 80 * GIB, "NVIDIA A100-SXM4-80GB", 8192) == (256, 2048)  # PR #17885
-    assert default_batch_limits(v1, 24 * GIB, "NVIDIA L4", 8192) == (256, 2048)
-    v0 = profile_for("0.6.4")
-    assert default_batch_limits(v0, 24 * GIB, "NVIDIA GeForce RTX 3090", 20000) == (256, 20000)
-    assert default_batch_limits(v0, 24 * GIB, "NVIDIA GeForce RTX 3090", 40000) == (256, 512)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from kgc_launch.hardware.inventory import Device, Inventory, MigSlice
 from kgc_launch.hardware.select import hardware_from_spec
-from kgc_launch.model.facts import MemoryPlan, ModelFacts
+from kgc_launch.model.facts import ModelFacts
 from kgc_launch.records import AutoConfigSource
 from kgc_launch.vllm.args import config_file_tokens, parse_serve_args
 from kgc_launch.vllm.problems import Problem
@@ -19,7 +19,6 @@ from testing.model_facts import (
     fp8_model,
     llama_8b,
     llama_70b,
-    memory_plan,
     model_facts,
     no_inventory,
     probed_inventory,
@@ -38,7 +37,6 @@ def resolve(
     *,
     environ: Mapping[str, str] | None = None,
     version: str | None = NEW,
-    plan: MemoryPlan | None = None,
     platform: str = "cuda",
 ) -> VllmResolution:
     inventory = hardware_from_spec(hardware) if isinstance(hardware, str) else hardware
@@ -48,7 +46,6 @@ def resolve(
         model or llama_8b(),
         environ=environ or {},
         engine_version=version,
-        memory_plan=plan,
         platform=platform,
     )
 
@@ -115,9 +112,7 @@ def test_dtype_from_config_file_is_sourced_as_config_file() -> None:
         ["m", "--config", "serve.yaml", "-tp", "2"],
         read_config=lambda path: config_file_tokens({"dtype": "float16", "tensor-parallel-size": 4}, path=path),
     )
-    resolution = resolve_vllm(
-        args, hardware_from_spec("8xH100"), llama_8b(), environ={}, engine_version=NEW, memory_plan=None
-    )
+    resolution = resolve_vllm(args, hardware_from_spec("8xH100"), llama_8b(), environ={}, engine_version=NEW)
     dtype = resolution.decision("dtype")
     tp = resolution.decision("tensor_parallel_size")
     pp = resolution.decision("pipeline_parallel_size")
@@ -141,7 +136,8 @@ def test_dtype_from_config_file_is_sourced_as_config_file() -> None:
     ],
 )
 def test_fp8_model_against_the_gpu(hardware: str, version: str | None, refused: set[str], warned: set[str]) -> None:
-    resolution = resolve([], hardware, fp8_model(), version=version)
+    # 8192 tokens fit each GPU here: the model's full 131072 would not fit an L4 or a T4 (a refusal of its own)
+    resolution = resolve(["--max-model-len", "8192"], hardware, fp8_model(), version=version)
     assert rule_ids(resolution, "refuse") == refused
     assert warned <= rule_ids(resolution, "warn")
     if not warned:
@@ -158,7 +154,7 @@ def test_fp8_refusal_names_the_version_range() -> None:
     [("A100", "awq_marlin", "awq"), ("T4", "awq", "awq_marlin"), ("H100", "awq_marlin", "awq")],
 )
 def test_awq_checkpoint_picks_marlin_from_ampere(hardware: str, selected: str, rejected: str) -> None:
-    resolution = resolve([], hardware, awq_model())
+    resolution = resolve(["--max-model-len", "8192"], hardware, awq_model())
     decision = resolution.decision("quantization")
     assert decision is not None
     assert decision.selected == selected
@@ -309,22 +305,65 @@ def test_long_max_model_len_allowed_by_env() -> None:
 
 
 def test_memory_plan_that_does_not_fit_gives_the_estimated_length() -> None:
-    plan = memory_plan(fits=False, largest=40960)
-    found = problem(resolve([], "L4", plan=plan), "kv-cache-does-not-fit")
+    resolution = resolve([], "L4")  # Llama-3.1-8B's 131072 tokens need 16 GiB of KV cache on a 22 GiB L4
+    plan = resolution.memory_plan
+    assert plan is not None and not plan.fits and plan.largest_fitting_max_model_len
+    found = problem(resolution, "kv-cache-does-not-fit")
     assert found.severity == "refuse"
-    assert found.message.endswith("the estimated maximum model length is 40960")
-    assert found.fix == "--max-model-len 40960"
+    assert found.message.endswith(f"the estimated maximum model length is {plan.largest_fitting_max_model_len}")
+    assert found.fix == f"--max-model-len {plan.largest_fitting_max_model_len}"
 
 
 def test_weights_that_do_not_fit() -> None:
-    plan = memory_plan(fits=False, largest=None, reason="the weights (141 GiB) exceed the 79 GiB budget per GPU")
-    found = problem(resolve([], "H100", llama_70b(), plan=plan), "weights-do-not-fit")
-    assert found.message == "the weights (141 GiB) exceed the 79 GiB budget per GPU"
+    resolution = resolve([], "H100", llama_70b())
+    plan = resolution.memory_plan
+    assert plan is not None and plan.reason is not None
+    found = problem(resolution, "weights-do-not-fit")
+    assert found.message == plan.reason and found.message.startswith("No available memory for the cache blocks")
 
 
 def test_memory_plan_that_fits_is_recorded() -> None:
-    decision = resolve([], plan=memory_plan(fits=True)).decision("kv_cache_capacity_tokens")
+    resolution = resolve([])
+    decision = resolution.decision("kv_cache_capacity_tokens")
     assert decision is not None and decision.source is AutoConfigSource.MEMORY_PROFILE
+    assert resolution.memory_plan is not None and decision.selected == str(resolution.memory_plan.kv_capacity_tokens)
+
+
+@pytest.mark.parametrize(
+    ("hardware", "version", "max_model_len", "expected"),
+    [
+        ("H100", "0.19.0", 8192, ("1024", "8192")),
+        ("A100-80GB", "0.19.0", 8192, ("256", "2048")),  # vllm-project/vllm#17885: A100s excluded
+        ("L4", "0.19.0", 8192, ("256", "2048")),
+        ("L4", "0.6.4", 20000, ("256", "20000")),  # V0: a whole prompt per step
+        ("L4", "0.6.4", 40000, ("256", "512")),  # V0: chunked prefill above 32K
+    ],
+)
+def test_scheduler_defaults_are_vllms_and_the_memory_plan_uses_them(
+    hardware: str, version: str, max_model_len: int, expected: tuple[str, str]
+) -> None:
+    resolution = resolve(["--max-model-len", str(max_model_len)], hardware, version=version)
+    seqs, tokens = resolution.decision("max_num_seqs"), resolution.decision("max_num_batched_tokens")
+    assert seqs is not None and tokens is not None and (seqs.selected, tokens.selected) == expected
+    plan = resolution.memory_plan
+    assert plan is not None and (str(plan.max_num_seqs), str(plan.max_num_batched_tokens)) == expected
+
+
+def test_a_mig_slice_gets_one_answer_for_max_num_seqs() -> None:
+    """vLLM sizes its defaults from the parent GPU of a slice (PR #41776): the plan uses that same number."""
+    parent = Device(name="NVIDIA H100 80GB HBM3", uuid="GPU-p", memory_total_bytes=80 * GIB, compute_capability="9.0")
+    slice_ = Device(
+        name="NVIDIA H100 80GB HBM3 MIG 3g.40gb",
+        uuid="MIG-s",
+        memory_total_bytes=40 * GIB,
+        compute_capability="9.0",
+        mig=MigSlice(parent_uuid="GPU-p", profile="3g.40gb"),
+    )
+    inventory = Inventory(source="file", devices=[parent, slice_], visible=[slice_])
+    resolution = resolve(["--max-model-len", "8192"], inventory)
+    seqs = resolution.decision("max_num_seqs")
+    assert seqs is not None and seqs.selected == "1024"
+    assert resolution.memory_plan is not None and resolution.memory_plan.max_num_seqs == 1024
 
 
 @pytest.mark.parametrize(("version", "severity"), [(NEW, "refuse"), (None, "warn"), ("0.9.2", "warn")])
@@ -337,7 +376,7 @@ def test_free_memory_below_utilization(version: str | None, severity: str) -> No
 
 
 def test_enough_free_memory_and_unknown_free_memory() -> None:
-    enough = resolve([], with_free_memory(hardware_from_spec("L4"), 22 * GIB))
+    enough = resolve(["--max-model-len", "8192"], with_free_memory(hardware_from_spec("L4"), 22 * GIB))
     assert not {"free-memory-below-utilization", "free-memory-unknown"} & rule_ids(enough, "warn") | rule_ids(
         enough, "refuse"
     )
@@ -494,7 +533,6 @@ def _inventories(draw: st.DrawFn) -> Inventory:
         st.sampled_from(["", "0", "1", "MIG-abc", "GPU-1,0", "FLASH_ATTN", "XX"]),
     ),
     platform=st.sampled_from(["cuda", "cpu", "rocm"]),
-    fits=st.sampled_from([None, True, False]),
 )
 def test_any_input_resolves_or_reports_problems(
     options: list[tuple[str, str]],
@@ -503,19 +541,16 @@ def test_any_input_resolves_or_reports_problems(
     version: str | None,
     environ: dict[str, str],
     platform: str,
-    fits: bool | None,
 ) -> None:
     tokens = ["model"]
     for flag, value in options:
         tokens += [f"{flag}={value}"]
-    plan = None if fits is None else memory_plan(fits=fits, largest=None if fits else 4096)
     resolution = resolve_vllm(
         parse_serve_args(tokens),
         inventory,
         model,
         environ=environ,
         engine_version=version,
-        memory_plan=plan,
         platform=platform,
     )
     for found in resolution.problems:

@@ -56,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tensor-parallel-size", "-tp", type=_at_least_one, default=1, metavar="N")
     parser.add_argument("--pipeline-parallel-size", "-pp", type=_at_least_one, default=1, metavar="N")
     parser.add_argument("--max-model-len", type=_at_least_one, metavar="L", help="default: max_position_embeddings")
-    parser.add_argument("--gpu-memory-utilization", type=_fraction, default=0.9, metavar="F")
+    parser.add_argument(
+        "--gpu-memory-utilization", type=_fraction, metavar="F", help="default: vLLM's for --vllm-version"
+    )
     parser.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default="auto", metavar="D")
     parser.add_argument("--max-num-seqs", type=_at_least_one, metavar="S", help="default: vLLM's for the GPU")
     parser.add_argument("--max-num-batched-tokens", type=_at_least_one, metavar="T")
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             f"cannot plan for {args.model}: the model is unknown",
             hint=facts.notes[0] if facts.notes else None,
         )
-    plan = _plan(facts, devices, args)
+    plan = _plan(facts, inventory, devices, args)
     if args.json:
         sys.stdout.write(json.dumps(_document(facts, inventory, devices, plan), indent=2) + "\n")
     else:
@@ -116,30 +118,44 @@ def _devices(inventory: Inventory, needed: int, spec: str) -> list[Device]:
     return chosen
 
 
-def _plan(facts: ModelFacts, devices: list[Device], args: argparse.Namespace) -> MemoryPlan:
-    from kgc_launch.model.memory import plan_vllm_memory
+def _plan(facts: ModelFacts, inventory: Inventory, devices: list[Device], args: argparse.Namespace) -> MemoryPlan:
+    """The memory plan the vLLM resolver makes for these values: the same defaults as a launch."""
+    from kgc_launch.vllm.args import parse_serve_args
+    from kgc_launch.vllm.resolve import resolve_vllm
 
     if args.max_model_len is None and not facts.max_position_embeddings:
         raise UsageError(
             "--max-model-len is needed: the model's config gives no max_position_embeddings",
             hint="pass --max-model-len L",
         )
-    # vLLM sizes the KV cache per GPU and every rank gets the same number of blocks: the smallest GPU decides.
-    smallest = min(devices, key=lambda device: device.memory_total_bytes or 0)
-    return plan_vllm_memory(
+    tokens = [facts.model_id or args.model, "--kv-cache-dtype", args.kv_cache_dtype]
+    for flag in _PLAN_FLAGS:
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if value is not None:
+            tokens += [flag, str(value)]
+    if args.enforce_eager:
+        tokens.append("--enforce-eager")
+    resolution = resolve_vllm(
+        parse_serve_args(tokens),
+        inventory.model_copy(update={"visible": devices}),
         facts,
-        smallest.memory_total_bytes or 0,
-        tensor_parallel_size=args.tensor_parallel_size,
-        pipeline_parallel_size=args.pipeline_parallel_size,
-        max_model_len=args.max_model_len,
-        gpu_memory_utilization=args.gpu_memory_utilization,
-        kv_cache_dtype=args.kv_cache_dtype,
-        max_num_seqs=args.max_num_seqs,
-        max_num_batched_tokens=args.max_num_batched_tokens,
-        vllm_version=args.vllm_version,
-        device_name=smallest.name,
-        enforce_eager=args.enforce_eager,
+        environ={},
+        engine_version=args.vllm_version,
     )
+    if resolution.memory_plan is None:
+        reasons = "; ".join(problem.message for problem in resolution.refusals) or "the inputs are incomplete"
+        raise InputError(f"cannot plan for {args.model}: {reasons}")
+    return resolution.memory_plan
+
+
+_PLAN_FLAGS = (
+    "--tensor-parallel-size",
+    "--pipeline-parallel-size",
+    "--max-model-len",
+    "--gpu-memory-utilization",
+    "--max-num-seqs",
+    "--max-num-batched-tokens",
+)
 
 
 def _document(facts: ModelFacts, inventory: Inventory, devices: list[Device], plan: MemoryPlan) -> dict[str, object]:

@@ -119,7 +119,7 @@ def kv_layout(
     full = cdiv(kv_layers - sliding, pipeline_parallel_size)
     sliding = cdiv(sliding, pipeline_parallel_size)
     group_size, full_groups, sliding_groups = _groups(full, sliding)
-    return KvLayout(
+    layout = KvLayout(
         token_bytes_per_layer=token_bytes_per_layer(facts, tensor_parallel_size, kv_cache_dtype),
         full_layers=full,
         sliding_layers=sliding,
@@ -130,6 +130,9 @@ def kv_layout(
         state_bytes_per_sequence=linear_state_bytes(facts, tensor_parallel_size, pipeline_parallel_size),
         block_size=block_size,
     )
+    if layout.block_bytes <= 0:
+        raise _missing("a non-zero KV size per token (num_key_value_heads, head_dim and the layers)", facts)
+    return layout
 
 
 def _groups(full: int, sliding: int) -> tuple[int, int, int]:

@@ -19,7 +19,6 @@ from kgc_launch.model.vllm_profiles import (
     GIB,
     MIB,
     VllmMemoryProfile,
-    default_batch_limits,
     non_torch_bytes,
     profile_for,
 )
@@ -37,17 +36,19 @@ def plan_vllm_memory(
     tensor_parallel_size: int = 1,
     pipeline_parallel_size: int = 1,
     max_model_len: int | None = None,
-    gpu_memory_utilization: float = 0.9,
+    gpu_memory_utilization: float,
     kv_cache_dtype: str = "auto",
-    max_num_seqs: int | None = None,
-    max_num_batched_tokens: int | None = None,
+    max_num_seqs: int,
+    max_num_batched_tokens: int,
     vllm_version: str | None = None,
-    device_name: str = "",
     cuda_reserved_bytes: int | None = None,
     enforce_eager: bool = False,
     block_size: int = BLOCK_SIZE,
 ) -> MemoryPlan:
     """Per-GPU memory plan of `vllm serve` for `facts` on GPUs of `device_memory_bytes` (NVML total).
+
+    Every value is as vLLM will run with it: the resolver decides the defaults (`kgc_launch.vllm.capacity`),
+    so the plan and the resolver never disagree about `max_num_seqs` or the utilization.
 
     `cuda_reserved_bytes`: memory NVML counts and CUDA does not; None estimates it, 0 when
     `device_memory_bytes` already is CUDA's total (as vLLM's log prints it). Raises ValueError for inputs
@@ -58,9 +59,7 @@ def plan_vllm_memory(
     length = max_model_len or facts.max_position_embeddings or facts.capabilities.max_context_len
     if not length:
         raise ValueError("max_model_len is needed: the model's config gives no max_position_embeddings")
-    default_seqs, default_tokens = default_batch_limits(profile, device_memory_bytes, device_name, length)
-    seqs = max_num_seqs or default_seqs
-    batched = max_num_batched_tokens or default_tokens
+    seqs, batched = max_num_seqs, max_num_batched_tokens
     layout = kv_layout(
         facts,
         tensor_parallel_size=tensor_parallel_size,
@@ -287,13 +286,6 @@ def _reason(
         return (
             f"Total number of attention heads ({heads}) must be divisible by tensor parallel size ({tp}).",
             None,
-        )
-    limit = facts.max_position_embeddings
-    if limit and length > limit:
-        return (
-            f"User-specified max_model_len ({length}) is greater than the derived max_model_len "
-            f"(max_position_embeddings={limit} in model's config.json).",
-            limit,
         )
     if kv_cache <= 0:
         return (

@@ -137,21 +137,3 @@ def non_torch_bytes(profile: VllmMemoryProfile, tensor_parallel_size: int, pipel
     if pipeline_parallel_size > 1:
         return profile.non_torch_pp_bytes
     return profile.non_torch_bytes
-
-
-def default_batch_limits(
-    profile: VllmMemoryProfile, device_memory_bytes: int, device_name: str, max_model_len: int
-) -> tuple[int, int]:
-    """(max_num_seqs, max_num_batched_tokens) `vllm serve` picks when neither flag is given.
-
-    V1 (`vllm/engine/arg_utils.py`, `get_batch_defaults`, OPENAI_API_SERVER): 1024 / 8192 on GPUs with at
-    least 70 GiB that are not A100s (PR #17885), else 256 / 2048. V0 (0.6): 256 sequences; chunked prefill
-    only above 32K context (then 512 tokens), otherwise a whole max_model_len prompt per step.
-    """
-    if profile.engine == "v0":
-        if max_model_len > 32768:
-            return 256, 512
-        return 256, max(max_model_len, 2048)
-    if device_memory_bytes >= 70 * GIB and "a100" not in device_name.lower():
-        return 1024, 8192
-    return 256, 2048

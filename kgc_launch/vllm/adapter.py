@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kgc_launch.artifacts import env_hash
-from kgc_launch.errors import InputError, UsageError
+from kgc_launch.errors import InputError
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
@@ -112,44 +112,18 @@ def resolve_serve_args(
     engine_version: str | None,
     platform: str = "cuda",
 ) -> tuple[MemoryPlan | None, VllmResolution]:
-    """The memory plan and the resolver's verdict for parsed arguments: what a launch decides before exec.
-
-    Shared with `kgc-launch check --deploy-file`, so a deploy file is judged exactly as its launch would be.
-    """
+    """The resolver's verdict for parsed arguments, and the memory plan it made from what it decided."""
     from kgc_launch.vllm.resolve import resolve_vllm
 
-    def resolve(devices: Inventory) -> tuple[MemoryPlan | None, VllmResolution]:
-        plan = _memory_plan(args, devices, facts, engine_version)
-        resolution = resolve_vllm(
-            args,
-            devices,
-            facts if facts is not None else unknown_facts(),
-            environ=environ,
-            engine_version=engine_version,
-            memory_plan=plan,
-            platform=platform,
-        )
-        return plan, resolution
-
-    memory_plan, resolution = resolve(inventory)
-    # The launcher may change the device order (CUDA_DEVICE_ORDER=PCI_BUS_ID on a mixed node): judge the
-    # devices the engine will really get, in its order, once more.
-    engine_view = _visible_under(inventory, {**environ, **resolution.env_changes})
-    if engine_view is not None:
-        memory_plan, resolution = resolve(engine_view)
-    return memory_plan, resolution
-
-
-def _visible_under(inventory: Inventory, environ: Mapping[str, str]) -> Inventory | None:
-    """The inventory as an engine started with `environ` sees it, when that differs from what was probed."""
-    from kgc_launch.hardware.visible import visible_devices
-
-    if inventory.source == "preset" or not inventory.devices:
-        return None
-    visible = visible_devices(inventory.devices, environ).devices
-    if [device.uuid for device in visible] == [device.uuid for device in inventory.visible]:
-        return None
-    return inventory.model_copy(update={"visible": visible})
+    resolution = resolve_vllm(
+        args,
+        inventory,
+        facts if facts is not None else unknown_facts(),
+        environ=environ,
+        engine_version=engine_version,
+        platform=platform,
+    )
+    return resolution.memory_plan, resolution
 
 
 def vllm_platform(version: str | None, version_source: str, environ: Mapping[str, str]) -> str:
@@ -173,56 +147,6 @@ def _read_config(cwd: Path, path: str) -> list[str]:
         raise InputError("vLLM reads --config only from a .yaml/.yml file", path=file)
     documents = load_yaml_documents(file, what="vLLM --config file")
     return config_file_tokens(documents[0] if documents else {}, path=str(file))
-
-
-_PLAN_INTEGERS = (
-    "tensor-parallel-size",
-    "pipeline-parallel-size",
-    "max-model-len",
-    "max-num-seqs",
-    "max-num-batched-tokens",
-)
-
-
-def _memory_plan(
-    args: ServeArgs, inventory: Inventory, facts: ModelFacts | None, version: str | None
-) -> MemoryPlan | None:
-    """The plan on the smallest device the engine uses (its first TP x PP devices; shards are equal)."""
-    from kgc_launch.model.memory import plan_vllm_memory
-
-    if facts is None or facts.source == "unknown":
-        return None
-    try:
-        utilization = args.float_value("gpu-memory-utilization")
-        numbers = {name: args.int_value(name) for name in _PLAN_INTEGERS}
-    except UsageError:
-        return None  # a malformed number: the resolver refuses it with vLLM's own words
-    numbers = {name: value if value is not None and value > 0 else None for name, value in numbers.items()}
-    used = inventory.visible[: (numbers["tensor-parallel-size"] or 1) * (numbers["pipeline-parallel-size"] or 1)]
-    devices = [device for device in used if device.memory_total_bytes]
-    if not devices or len(devices) < len(used):
-        return None  # too few GPUs, or one of unknown size: the resolver says which
-    smallest = min(devices, key=lambda device: device.memory_total_bytes or 0)
-    kv_dtype = args.get("kv-cache-dtype")
-    try:
-        return plan_vllm_memory(
-            facts,
-            smallest.memory_total_bytes or 0,
-            tensor_parallel_size=numbers["tensor-parallel-size"] or 1,
-            pipeline_parallel_size=numbers["pipeline-parallel-size"] or 1,
-            max_model_len=numbers["max-model-len"],  # -1/auto: the model's own maximum
-            gpu_memory_utilization=0.9 if utilization is None else utilization,
-            kv_cache_dtype=kv_dtype if isinstance(kv_dtype, str) else "auto",
-            max_num_seqs=numbers["max-num-seqs"],
-            max_num_batched_tokens=numbers["max-num-batched-tokens"],
-            vllm_version=version,
-            device_name=smallest.name,
-            enforce_eager=args.get("enforce-eager") is True,
-        )
-    except ValueError:
-        # Out of range (a utilization of 1.5, an unknown KV dtype) or unknowable (a model without a maximum
-        # length, and none given): no plan, as for a malformed number above; the resolver judges the values.
-        return None
 
 
 def _entries(args: ServeArgs, environ: Mapping[str, str]) -> list[RuntimeConfigEntry]:

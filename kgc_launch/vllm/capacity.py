@@ -7,7 +7,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from kgc_launch.errors import InputError
 from kgc_launch.hardware.inventory import Device
+from kgc_launch.model.facts import MemoryPlan
 from kgc_launch.records import AutoConfigSource
 from kgc_launch.vllm.context import GIB, MEMORY, PERFORMANCE, ResolveContext
 from kgc_launch.vllm.parallel import mig_parent_memory
@@ -19,11 +21,64 @@ MIN_SUGGESTED_UTILIZATION = 0.05
 
 
 def decide_capacity(ctx: ResolveContext) -> None:
+    """Decide the length, the utilization and the scheduler limits, then plan memory from what was decided."""
     max_model_len = decide_max_model_len(ctx)
-    _check_memory_plan(ctx, max_model_len)
-    decide_utilization(ctx)
+    utilization = decide_utilization(ctx)
     seqs = decide_scheduler_defaults(ctx, max_model_len)
+    ctx.memory_plan = plan_memory(ctx, max_model_len, utilization)
+    _check_memory_plan(ctx, max_model_len)
     _check_mig_memory(ctx, seqs)
+
+
+def plan_memory(ctx: ResolveContext, max_model_len: int | None, utilization: float) -> MemoryPlan | None:
+    """vLLM's memory accounting with the values this resolution decided, on the smallest GPU the engine uses
+    (its first TP x PP devices: every rank gets the same number of blocks). None when it cannot be made."""
+    from kgc_launch.model.memory import plan_vllm_memory
+
+    if ctx.model.source == "unknown" or not ctx.on_cuda:
+        return None
+    numbers = {name: _resolved_int(ctx, name) for name in _PLANNED}
+    if None in numbers.values():
+        return None  # a value vLLM would reject: its own rule refuses it
+    tp, pp = numbers["tensor_parallel_size"] or 1, numbers["pipeline_parallel_size"] or 1
+    used = ctx.devices[: tp * pp]
+    sized = [device for device in used if device.memory_total_bytes]
+    if not sized or len(sized) < len(used) or len(used) < tp * pp:
+        return None  # too few GPUs, or one of unknown size: the device rules say which
+    smallest = min(sized, key=lambda device: device.memory_total_bytes or 0)
+    kv_dtype = ctx.args.get("kv-cache-dtype")
+    try:
+        return plan_vllm_memory(
+            ctx.model,
+            smallest.memory_total_bytes or 0,
+            tensor_parallel_size=tp,
+            pipeline_parallel_size=pp,
+            max_model_len=max_model_len,  # None (auto): the model's own maximum
+            gpu_memory_utilization=utilization,
+            kv_cache_dtype=kv_dtype if isinstance(kv_dtype, str) else "auto",
+            max_num_seqs=numbers["max_num_seqs"] or 1,
+            max_num_batched_tokens=numbers["max_num_batched_tokens"] or 1,
+            vllm_version=ctx.version.text if ctx.version is not None else None,
+            enforce_eager=ctx.args.get("enforce-eager") is True,
+        )
+    except ValueError:
+        # Out of range (a utilization of 1.5, an unknown KV dtype) or unknowable (a model without a maximum
+        # length, and none given): no plan; the resolver's own rules judge the values.
+        return None
+    except InputError as error:  # the model's facts lack what the KV cache size depends on
+        ctx.note_unknown(f"the memory plan ({error.message})")
+        return None
+
+
+_PLANNED = ("tensor_parallel_size", "pipeline_parallel_size", "max_num_seqs", "max_num_batched_tokens")
+
+
+def _resolved_int(ctx: ResolveContext, selection: str) -> int | None:
+    try:
+        value = int(ctx.resolved.get(selection, "1" if selection.endswith("parallel_size") else ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def derived_max_model_len(ctx: ResolveContext) -> tuple[int, str] | None:
@@ -155,7 +210,13 @@ def decide_scheduler_defaults(ctx: ResolveContext, max_model_len: int | None) ->
     if picked is None:
         return user_seqs
     seqs, tokens, why, alternatives = picked
-    if user_tokens is None:
+    v0_rule = _v0_batched_tokens(ctx)
+    if user_tokens is None and v0_rule is not None and max_model_len is not None:
+        # V0: a whole prompt per step, unless the context is long enough for chunked prefill.
+        long_context = max_model_len > int(v0_rule["chunked_above_max_model_len"])
+        tokens = int(v0_rule["chunked_tokens"]) if long_context else max(max_model_len, int(v0_rule["min_tokens"]))
+        ctx.decide("max_num_batched_tokens", str(tokens), AutoConfigSource.DEFAULT, affects=[PERFORMANCE, MEMORY])
+    elif user_tokens is None:
         if max_model_len is not None and (user_seqs or seqs) * max_model_len < tokens:
             tokens = (user_seqs or seqs) * max_model_len
         ctx.decide(
@@ -177,6 +238,12 @@ def decide_scheduler_defaults(ctx: ResolveContext, max_model_len: int | None) ->
         )
         return seqs
     return user_seqs
+
+
+def _v0_batched_tokens(ctx: ResolveContext) -> Mapping[str, Any] | None:
+    found = _scheduler_data(ctx)
+    rule: Mapping[str, Any] | None = None if found is None else found[0].get("v0_batched_tokens")
+    return rule
 
 
 def _scheduler_data(ctx: ResolveContext) -> tuple[Mapping[str, Any], str] | None:

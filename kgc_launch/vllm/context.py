@@ -51,9 +51,10 @@ class ResolveContext:
     model: ModelFacts
     environ: Mapping[str, str]
     version: EngineVersion | None
-    memory_plan: MemoryPlan | None
     platform: str
     rules: RuleSet
+    memory_plan: MemoryPlan | None = None
+    """Planned from the decided values (`capacity.plan_memory`), once they are decided."""
     decisions: list[AutoConfigDecision] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     env_changes: dict[str, str] = field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kgc_launch.hardware.inventory import Device
+from collections.abc import Mapping
+
+from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.records import AutoConfigSource
 from kgc_launch.vllm.context import MEMORY, PERFORMANCE, ResolveContext
 from kgc_launch.vllm.problems import Fields
@@ -73,6 +75,22 @@ def _check_mixed_models(ctx: ResolveContext) -> None:
         candidates=["FASTEST_FIRST", "PCI_BUS_ID"],
         rejected=[("FASTEST_FIRST", f"different GPU models are visible ({', '.join(models)})")],
     )
+    # Judge the devices the engine will really get, in its order, from here on.
+    view = visible_under(ctx.inventory, {**ctx.environ, **ctx.env_changes})
+    if view is not None:
+        ctx.inventory = view
+
+
+def visible_under(inventory: Inventory, environ: Mapping[str, str]) -> Inventory | None:
+    """The inventory as an engine started with `environ` sees it, when that differs from what was probed."""
+    from kgc_launch.hardware.visible import visible_devices
+
+    if inventory.source == "preset" or not inventory.devices:
+        return None
+    visible = visible_devices(inventory.devices, environ).devices
+    if [device.uuid for device in visible] == [device.uuid for device in inventory.visible]:
+        return None
+    return inventory.model_copy(update={"visible": visible})
 
 
 def mig_parent_memory(ctx: ResolveContext, device: Device) -> int | None:

@@ -1,7 +1,7 @@
 """The vLLM resolver: pure decisions and checks for one `vllm serve`, before anything starts.
 
 Inputs are data (parsed arguments, the GPU inventory, the model's facts, the environment, the installed
-vLLM version, an optional memory plan); the output is a `VllmResolution`. No I/O beyond reading the
+vLLM version); the output is a `VllmResolution`. No I/O beyond reading the
 shipped rules once. Unknown facts never raise and never refuse by themselves: they become decisions that
 say what was assumed, and one warning listing them.
 """
@@ -34,6 +34,8 @@ class VllmResolution:
     problems: list[Problem] = field(default_factory=list)
     env_changes: dict[str, str] = field(default_factory=dict)
     """Variables the launcher sets before exec (each also recorded as a decision)."""
+    memory_plan: MemoryPlan | None = None
+    """vLLM's memory accounting with the decided values; None when it could not be made."""
     engine_version: str | None = None
     platform: str = "cuda"
 
@@ -69,7 +71,6 @@ def resolve_vllm(
     *,
     environ: Mapping[str, str],
     engine_version: str | None,
-    memory_plan: MemoryPlan | None,
     platform: str = "cuda",
     rules: RuleSet | None = None,
 ) -> VllmResolution:
@@ -80,7 +81,6 @@ def resolve_vllm(
         model=model,
         environ=environ,
         version=parse_engine_version(engine_version),
-        memory_plan=memory_plan,
         platform=platform,
         rules=rules if rules is not None else load_rules(),
     )
@@ -98,6 +98,7 @@ def resolve_vllm(
         decisions=ctx.decisions,
         problems=ctx.problems,
         env_changes=ctx.env_changes,
+        memory_plan=ctx.memory_plan,
         engine_version=engine_version,
         platform=platform,
     )
