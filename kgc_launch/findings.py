@@ -1,14 +1,15 @@
 """What a launch found wrong, from any source, and how it is told to the user.
 
-Hardware/engine rules, the known-good registry and the ferrum resolver each report problems in their own
-terms; the launcher turns them into `Finding`s so that a refusal is one short block: what is wrong,
-the paste-ready fix for each, where the artifacts are, and one line with every fix together.
+The one vocabulary for "something is wrong" (severity, origin and rule id, message, fix, evidence): vLLM's
+rules, the known-good registry, the ferrum resolver and the launcher itself all report `Finding`s, so a
+refusal is one short block: what is wrong, the paste-ready fix for each, where the artifacts are, and one
+line with every fix together.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["refuse", "warn"]
@@ -18,19 +19,34 @@ Severity = Literal["refuse", "warn"]
 class Finding:
     severity: Severity
     message: str
+    """What is wrong, in one line, with the numbers that make it wrong."""
     fix: str | None = None
-    """Paste-ready text to add or change (a flag, `NAME=VALUE`), when there is one."""
+    """Paste-ready text to add or change (a flag, `NAME=VALUE`), when there is one; else advice in words."""
     origin: str = ""
-    """`vllm-rule:<id>`, `registry`, `ferrum-resolver`, `launcher`."""
-    evidence: list[str] = field(default_factory=list)
+    """Who found it: `vllm-rule`, `registry`, `ferrum-resolver`, `launcher`, `vllm-args`."""
+    rule_id: str = ""
+    """The rule within its origin (a vLLM rule's id, e.g. `kv-cache-does-not-fit`), when there is one."""
+    evidence: tuple[str, ...] = ()
+    vllm_says: str | None = None
+    """vLLM's own words for the same failure."""
+    note: str | None = None
+    """Why a refusal was downgraded to a warning, or what the severity rests on."""
+
+    @property
+    def source(self) -> str:
+        """`origin:rule_id` (e.g. `vllm-rule:kv-cache-does-not-fit`), or the origin alone."""
+        return f"{self.origin}:{self.rule_id}" if self.rule_id else self.origin
 
     def to_json(self) -> dict[str, object]:
         return {
             "severity": self.severity,
             "message": self.message,
             "fix": self.fix,
-            "origin": self.origin,
+            "origin": self.source,
+            "rule_id": self.rule_id or None,
             "evidence": list(self.evidence),
+            "vllm_says": self.vllm_says,
+            "note": self.note,
         }
 
 
@@ -43,7 +59,7 @@ def format_refusal(command: str, findings: list[Finding], artifacts_dir: str | N
     blocking = refusals(findings)
     lines = [f"kgc-launch: refusing to start {command}: {len(blocking)} problem(s)"]
     for finding in blocking:
-        lines.append(f"  - {finding.message}" + (f" [{finding.origin}]" if finding.origin else ""))
+        lines.append(f"  - {finding.message}" + (f" [{finding.source}]" if finding.source else ""))
         if finding.fix:
             lines.append(f"      fix: {finding.fix}")
     warnings = [finding for finding in findings if finding.severity == "warn"]

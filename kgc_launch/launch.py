@@ -134,7 +134,7 @@ def registry_findings(report: CheckReport) -> list[Finding]:
             + (f": {missing.why}" if missing.why else ""),
             fix=missing.fix,
             origin="registry",
-            evidence=[missing.evidence] if missing.evidence else [],
+            evidence=(missing.evidence,) if missing.evidence else (),
         )
         for missing in report.missing_required
     ]

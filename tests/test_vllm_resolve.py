@@ -6,12 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Device, Inventory, MigSlice
 from kgc_launch.hardware.select import hardware_from_spec
 from kgc_launch.model.facts import ModelFacts
 from kgc_launch.records import AutoConfigSource
 from kgc_launch.vllm.args import config_file_tokens, parse_serve_args
-from kgc_launch.vllm.problems import Problem
 from kgc_launch.vllm.resolve import VllmResolution, resolve_vllm
 from testing.model_facts import (
     GIB,
@@ -50,7 +50,7 @@ def resolve(
     )
 
 
-def problem(resolution: VllmResolution, rule_id: str) -> Problem:
+def problem(resolution: VllmResolution, rule_id: str) -> Finding:
     found = [p for p in resolution.problems if p.rule_id == rule_id]
     assert found, f"{rule_id} not in {[p.rule_id for p in resolution.problems]}"
     return found[0]

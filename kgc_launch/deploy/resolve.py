@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kgc_launch.deploy.report import Refusal
 from kgc_launch.engines import EngineCommand, engine_adapter
+from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.plan import ModelLookup, PlanContext
@@ -86,7 +87,6 @@ def judge_engine(
     _, plan = engine_adapter(engine).plan(context)
     verdict = EngineVerdict()
     for finding in plan.findings:
-        rule = finding.origin.removeprefix("vllm-rule:")
         named = [name for name in plan.unknown_options if f"--{name}" in f"{finding.message} {finding.fix or ''}"]
         if finding.severity == "refuse" and named:
             verdict.undecided.append(
@@ -94,16 +94,16 @@ def judge_engine(
                 f"--{named[0]} from a value it does not hold ({plan.unknown_options[named[0]]})"
             )
         elif finding.severity == "refuse":
-            verdict.refusals.append(Refusal(finding.message, finding.fix, _who(finding.origin)))
-        elif rule in UNKNOWN_FACTS_RULES:
+            verdict.refusals.append(Refusal(finding.message, finding.fix, _who(finding)))
+        elif finding.rule_id in UNKNOWN_FACTS_RULES:
             verdict.notes.append(finding.message)
-        elif rule not in NODE_STATE_RULES:
+        elif finding.rule_id not in NODE_STATE_RULES:
             verdict.warnings.append(finding.message + (f" (fix: {finding.fix})" if finding.fix else ""))
     return verdict
 
 
-def _who(origin: str) -> str:
-    """A finding's origin as the report names who refuses."""
-    if origin.startswith("vllm-rule:"):
-        return f"vLLM rule {origin.removeprefix('vllm-rule:')}"
-    return {"ferrum-resolver": "ferrum resolver", "launcher": "kgc-launch"}.get(origin, origin)
+def _who(finding: Finding) -> str:
+    """Who refuses, as the report names it."""
+    if finding.origin == "vllm-rule":
+        return f"vLLM rule {finding.rule_id}"
+    return {"ferrum-resolver": "ferrum resolver", "launcher": "kgc-launch"}.get(finding.origin, finding.origin)

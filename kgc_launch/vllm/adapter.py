@@ -59,10 +59,7 @@ def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
     memory_plan, resolution = resolve_serve_args(
         known, ctx.inventory, facts, environ=ctx.environ, engine_version=ctx.version, platform=platform
     )
-    findings += [
-        Finding(p.severity, p.message, fix=p.fix, origin=f"vllm-rule:{p.rule_id}", evidence=list(p.evidence))
-        for p in resolution.problems
-    ]
+    findings += resolution.problems
     ctx.lap("resolve")
 
     entries = _entries(args, ctx.environ)

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kgc_launch.errors import UsageError
+from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, RejectedCandidate
 from kgc_launch.runtime import RuntimeConfigEffect
 from kgc_launch.serve_args import ServeArgs
 from kgc_launch.vllm.args import canonical_name
-from kgc_launch.vllm.problems import Problem, Trigger, evaluate_rule
+from kgc_launch.vllm.problems import Trigger, evaluate_rule
 from kgc_launch.vllm.rules import RuleSet
 from kgc_launch.vllm.versions import EngineVersion
 
@@ -56,7 +57,7 @@ class ResolveContext:
     memory_plan: MemoryPlan | None = None
     """Planned from the decided values (`capacity.plan_memory`), once they are decided."""
     decisions: list[AutoConfigDecision] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     env_changes: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     """Facts that were missing; reported once, as a warning, at the end."""
@@ -129,7 +130,7 @@ class ResolveContext:
         self.check("option-value-invalid", lambda _variant: fields)
 
     # -- results ----------------------------------------------------------------------------------
-    def check(self, rule_id: str, trigger: Trigger) -> Problem | None:
+    def check(self, rule_id: str, trigger: Trigger) -> Finding | None:
         """Evaluate one rule of the shipped data and keep the problem it yields."""
         problem = evaluate_rule(self.rules.get(rule_id), self.version, trigger)
         if problem is not None:

@@ -1,4 +1,4 @@
-"""What the resolver found wrong: a `Problem` per triggered rule, refused or warned, with the fix to paste.
+"""What the resolver found wrong: a `Finding` per triggered rule, refused or warned, with the fix to paste.
 
 `evaluate_rule` is where the certainty policy of `kgc_launch.vllm.rules` turns into a severity.
 """
@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from kgc_launch.findings import Finding, Severity
 from kgc_launch.vllm.rules import Outcome, Rule, Variant, applicable_variants
 from kgc_launch.vllm.versions import EngineVersion
 
-Severity = Literal["refuse", "warn"]
 Fields = Mapping[str, Any]
 Trigger = Callable[[Variant], Fields | None]
 """Evaluates a rule's condition with one variant's parameters: the message fields when it holds, else None."""
@@ -21,35 +20,7 @@ NO_FIX = "no_fix"
 """A field a trigger sets (to anything) when the rule's fix does not apply this time."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One rule that holds for this launch: a refusal or a warning, short enough for a refusal block."""
-
-    rule_id: str
-    severity: Severity
-    message: str
-    """What is wrong, in one line, with the numbers that make it wrong."""
-    fix: str | None
-    """What to change: a paste-ready flag or variable where one exists."""
-    evidence: tuple[str, ...]
-    vllm_says: str | None = None
-    """vLLM's own words for the same failure."""
-    note: str | None = None
-    """Why a refusal was downgraded to a warning, or what the severity rests on."""
-
-    def to_plain(self) -> dict[str, Any]:
-        return {
-            "rule_id": self.rule_id,
-            "severity": self.severity,
-            "message": self.message,
-            "fix": self.fix,
-            "evidence": list(self.evidence),
-            "vllm_says": self.vllm_says,
-            "note": self.note,
-        }
-
-
-def evaluate_rule(rule: Rule, version: EngineVersion | None, trigger: Trigger) -> Problem | None:
+def evaluate_rule(rule: Rule, version: EngineVersion | None, trigger: Trigger) -> Finding | None:
     """Apply the variants that fit `version`; a refusal stands only when it holds in all of them."""
     applicable = applicable_variants(rule, version)
     fired = [(variant, fields) for variant in applicable.variants if (fields := trigger(variant)) is not None]
@@ -68,11 +39,12 @@ def evaluate_rule(rule: Rule, version: EngineVersion | None, trigger: Trigger) -
             note = f"not refused: {applicable.why}, and vLLM behaves differently across versions here"
     # Word the problem as the variant whose outcome it carries (a warning reads as the lenient release).
     variant, fields = next(((v, f) for v, f in fired if variant_outcome(rule, v) == severity), fired[0])
-    return Problem(
-        rule_id=rule.id,
+    return Finding(
         severity=severity,
         message=_render(variant.message or rule.message, variant, fields),
         fix=None if NO_FIX in fields else _render_optional(variant.fix or rule.fix, variant, fields),
+        origin="vllm-rule",
+        rule_id=rule.id,
         evidence=rule.evidence + variant.evidence,
         vllm_says=rule.vllm_says,
         note=note,

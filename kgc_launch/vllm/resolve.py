@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, to_plain
@@ -21,7 +22,6 @@ from kgc_launch.vllm.capacity import decide_capacity
 from kgc_launch.vllm.context import ResolveContext
 from kgc_launch.vllm.parallel import decide_devices, decide_parallel
 from kgc_launch.vllm.precision import decide_precision
-from kgc_launch.vllm.problems import Problem
 from kgc_launch.vllm.rules import RuleSet, load_rules
 from kgc_launch.vllm.versions import parse_engine_version
 
@@ -31,7 +31,7 @@ class VllmResolution:
     """What vLLM will run with, why, and what stops it (refusals) or may hurt it (warnings)."""
 
     decisions: list[AutoConfigDecision] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     env_changes: dict[str, str] = field(default_factory=dict)
     """Variables the launcher sets before exec (each also recorded as a decision)."""
     memory_plan: MemoryPlan | None = None
@@ -40,11 +40,11 @@ class VllmResolution:
     platform: str = "cuda"
 
     @property
-    def refusals(self) -> list[Problem]:
+    def refusals(self) -> list[Finding]:
         return [problem for problem in self.problems if problem.severity == "refuse"]
 
     @property
-    def warnings(self) -> list[Problem]:
+    def warnings(self) -> list[Finding]:
         return [problem for problem in self.problems if problem.severity == "warn"]
 
     @property
@@ -59,7 +59,7 @@ class VllmResolution:
             "engine_version": self.engine_version,
             "platform": self.platform,
             "decisions": [to_plain(decision) for decision in self.decisions],
-            "problems": [problem.to_plain() for problem in self.problems],
+            "problems": [problem.to_json() for problem in self.problems],
             "env_changes": dict(sorted(self.env_changes.items())),
         }
 
