@@ -52,3 +52,18 @@ def test_name_and_capability_must_hold_on_the_same_gpu() -> None:
     scope = AppliesWhen(gpus=["*H100*"], compute_capability="==9.0")
     assert decide_scope(scope, engine="vllm", engine_version=None, gpus=H100).applies
     assert not decide_scope(scope, engine="vllm", engine_version=None, gpus=[("NVIDIA H100 X", "10.0")]).applies
+
+
+def test_one_reading_of_a_pre_release_for_the_rules_and_the_registry() -> None:
+    """0.14.0rc1 sits between 0.13 and 0.14.0: a boundary at 0.14.0 is undecidable (fail-closed: applies,
+    saying why), one elsewhere is decided; the vLLM rules read it as inexact the same way."""
+    from kgc_launch.versions import in_specifier, parse_engine_version
+
+    rc = parse_engine_version("0.14.0rc1")
+    assert rc is not None and rc.release == (0, 14) and not rc.exact
+    assert in_specifier(rc, "<0.14.0") is None and in_specifier(rc, ">=0.14.0") is None
+    assert in_specifier(rc, ">0.12") is True and in_specifier(rc, "<0.12") is False
+    exact = parse_engine_version("0.14.0")
+    assert exact is not None and in_specifier(exact, "<0.14.0") is False
+    edge = decide_scope(AppliesWhen(engine_version="<0.14.0"), engine="vllm", engine_version="0.14.0rc1", gpus=None)
+    assert edge.applies and edge.applied_because is not None and "pre-release" in edge.applied_because

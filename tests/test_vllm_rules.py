@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from kgc_launch.versions import parse_engine_version, parse_range
 from kgc_launch.vllm.problems import evaluate_rule
 from kgc_launch.vllm.rules import Variant, applicable_variants, load_rules, rules_from_document
-from kgc_launch.vllm.versions import parse_engine_version, parse_range
 
 # Every kind the resolver evaluates; a rule of another kind would silently never run.
 RESOLVER_KINDS = {

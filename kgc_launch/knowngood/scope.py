@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from kgc_launch.knowngood.schema import AppliesWhen
+from kgc_launch.versions import in_specifier, parse_engine_version
 
 Gpu = tuple[str, str | None]
 """(device name, compute capability `major.minor` or None)."""
@@ -57,21 +58,15 @@ def decide_scope(
 def _version_unknown(engine: str, version: str | None, specifier: str) -> str:
     if version is None:
         return f"the {engine} version is unknown, so `{specifier}` could not be checked"
+    parsed = parse_engine_version(version)
+    if parsed is not None and parsed.release is not None:
+        return f"{engine} {version} is a pre-release or development build at the edge of `{specifier}`"
     return f"{engine} version {version!r} is not a PEP 440 version, so `{specifier}` could not be checked"
 
 
 def _version_in(version: str | None, specifier: str) -> bool | None:
-    if version is None:
-        return None
-    from packaging.specifiers import SpecifierSet
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        parsed = Version(version)
-    except InvalidVersion:
-        return None
-    # Dev builds and release candidates are real deployments: they must not fall outside every range.
-    return SpecifierSet(specifier).contains(parsed, prereleases=True)
+    parsed = parse_engine_version(version)
+    return None if parsed is None else in_specifier(parsed, specifier)
 
 
 def _gpus_match(scope: AppliesWhen, gpus: Sequence[Gpu] | None) -> tuple[bool | None, str]:

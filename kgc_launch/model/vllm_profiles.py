@@ -19,9 +19,10 @@ fitted on one model per profile and checked on the others (see `docs/memory-plan
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
+
+from kgc_launch.versions import parse_engine_version
 
 GIB = 1024**3
 MIB = 1024**2
@@ -113,8 +114,11 @@ PROFILES: tuple[VllmMemoryProfile, ...] = (
 
 def parse_version(text: str) -> tuple[int, int] | None:
     """`0.19.0`, `v0.6.4.post1`, `0.15.2rc1.dev93+g11a4c9d30` -> (major, minor)."""
-    match = re.match(r"^v?(\d+)\.(\d+)", text.strip())
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    parsed = parse_engine_version(text)
+    if parsed is None or parsed.release is None:
+        return None
+    major, minor = (*parsed.release, 0)[:2]
+    return major, minor
 
 
 def profile_for(version: str | None) -> VllmMemoryProfile:

@@ -16,10 +16,10 @@ from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, RejectedCandidate
 from kgc_launch.runtime import RuntimeConfigEffect
 from kgc_launch.serve_args import ServeArgs
+from kgc_launch.versions import EngineVersion
 from kgc_launch.vllm.args import canonical_name
 from kgc_launch.vllm.problems import Trigger, evaluate_rule
 from kgc_launch.vllm.rules import RuleSet
-from kgc_launch.vllm.versions import EngineVersion
 
 GIB = 1024**3
 Capability = tuple[int, int]

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kgc_launch.findings import Finding, Severity
+from kgc_launch.versions import EngineVersion
 from kgc_launch.vllm.rules import Outcome, Rule, Variant, applicable_variants
-from kgc_launch.vllm.versions import EngineVersion
 
 Fields = Mapping[str, Any]
 Trigger = Callable[[Variant], Fields | None]

@@ -17,13 +17,13 @@ from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, to_plain
 from kgc_launch.serve_args import ServeArgs
+from kgc_launch.versions import parse_engine_version
 from kgc_launch.vllm.attention import decide_attention
 from kgc_launch.vllm.capacity import decide_capacity
 from kgc_launch.vllm.context import ResolveContext
 from kgc_launch.vllm.parallel import decide_devices, decide_parallel
 from kgc_launch.vllm.precision import decide_precision
 from kgc_launch.vllm.rules import RuleSet, load_rules
-from kgc_launch.vllm.versions import parse_engine_version
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from kgc_launch.data import shipped_file
 from kgc_launch.errors import InputError
-from kgc_launch.vllm.versions import EngineVersion, VersionRange, parse_range
+from kgc_launch.versions import EngineVersion, VersionRange, parse_range
 
 RULES_FILE = "vllm-rules.json"
 SCHEMA = "kgc_vllm_rules_v1"

@@ -1,14 +1,17 @@
-"""Release versions of vLLM and the half-open ranges the rules are keyed on.
+"""Engine versions: the one version type of kgc-launch, and the ranges rules and registry scopes are keyed on.
 
-A deliberately tiny subset of PEP 440: a rule only needs "is this release at or after X and before Y".
-`packaging` is not a dependency of the launch path, and pre-releases or source builds are exactly the
-cases where a comparison would claim a certainty it does not have, so they are reported as inexact.
+A version is parsed once (`parse_engine_version`) into its release tuple and whether it is exact. A
+pre-release or development build (`0.14.0rc1`, `0.21.1.dev47+g191e`) is inexact: its code sits somewhere
+between the previous release and its own, so a comparison at its own release is undecidable, never
+silently true or false. The vLLM rules use the small `>=X,<Y` ranges below (no `packaging` on the launch
+path); a registry's PEP 440 specifiers are evaluated with `packaging` (`in_specifier`), under the same rule.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 Release = tuple[int, ...]
 
@@ -97,3 +100,50 @@ def parse_range(spec: str) -> VersionRange:
     if since is not None and until is not None and since >= until:
         raise ValueError(f"version range {spec!r} is empty")
     return VersionRange(since=since, until=until, text=spec.strip())
+
+
+def in_specifier(version: EngineVersion, specifier: str) -> bool | None:
+    """Whether `version` satisfies a PEP 440 specifier (`>0.21.0`, `~=0.11`, `<0.14.0`); None when it cannot
+    be told: not a version, or an inexact build that a boundary cuts. An inexact build of release R lies
+    just below R (after every earlier release), so each clause is judged at R and just below R; the two
+    must agree. Raises ValueError for a specifier that is not PEP 440."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        clauses = list(SpecifierSet(specifier))
+    except InvalidSpecifier as error:
+        raise ValueError(str(error)) from None
+    if version.release is None:
+        return None
+    release = version.release
+    at_release = all(clause.contains(".".join(map(str, release)), prereleases=True) for clause in clauses)
+    if version.exact:
+        return at_release
+    try:
+        below = all(_just_below(clause.operator, Version(clause.version.rstrip(".*")), clause.version, release)
+                    for clause in clauses)  # fmt: skip
+    except InvalidVersion:
+        return None
+    return at_release if below == at_release else None
+
+
+def _just_below(operator: str, bound: Any, written: str, release: Release) -> bool:
+    """A PEP 440 clause judged at a version just below `release` (and above every earlier release)."""
+    edge = _normalize(tuple(bound.release))
+    if written.endswith(".*"):  # `==0.14.*`: the prefix matches below `release` unless release starts it
+        prefix = tuple(bound.release)
+        inside = release[: len(prefix)] == prefix and _normalize(release) != _normalize(prefix)
+        return inside if operator == "==" else not inside
+    if operator == "<":
+        return release <= edge
+    if operator == "<=":
+        return release <= edge
+    if operator == ">":
+        return release > edge
+    if operator == ">=":
+        return release > edge
+    if operator == "~=":  # >= bound and the same prefix (all but the last part)
+        prefix = _normalize(tuple(bound.release[:-1]))
+        return release > edge and release[: len(prefix)] == prefix
+    return operator == "!="  # `==X` / `===X`: nothing lies strictly between two releases
