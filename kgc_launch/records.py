@@ -14,8 +14,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from kgc_launch.runtime import RuntimeConfigEffect, RuntimeConfigSnapshot, ascii_lower
+from kgc_launch.units import GIB
 
-GIB = 1024 * 1024 * 1024
 M3_QWEN3_30B_A3B_INT4_PRESET = "m3_qwen3_30b_a3b_int4"
 
 _R = TypeVar("_R", bound="Record")

@@ -16,7 +16,7 @@ from kgc_launch.model.config_json import facts_from_config
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.model.kv_cache import kv_layout
 from kgc_launch.model.memory import plan_vllm_memory
-from kgc_launch.model.vllm_profiles import GIB
+from kgc_launch.units import GIB
 from testing.model_files import config_fixture
 
 DATA = Path(__file__).resolve().parent / "data" / "kv_reference_points.json"

@@ -15,12 +15,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO, InputError, UsageError
+from kgc_launch.units import GIB
 
 if TYPE_CHECKING:
     from kgc_launch.hardware.inventory import Device, Inventory
     from kgc_launch.model.facts import MemoryPlan, ModelFacts
 
-GIB = 1024**3
 KV_CACHE_DTYPES = ("auto", "bfloat16", "float16", "fp8", "fp8_e4m3", "fp8_e5m2")
 
 

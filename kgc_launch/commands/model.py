@@ -13,11 +13,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from kgc_launch.records import to_plain
+from kgc_launch.units import GIB
 
 if TYPE_CHECKING:
     from kgc_launch.model.facts import ModelFacts
-
-GIB = 1024**3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

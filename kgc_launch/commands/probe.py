@@ -20,8 +20,8 @@ from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.hardware.presets import preset_names
 from kgc_launch.hardware.select import select_hardware
 from kgc_launch.records import CompiledKernelFeatures, HardwareCapabilities
+from kgc_launch.units import GIB
 
-GIB = 1024**3
 _SM_SOURCES = {
     "cuda_driver": "cuda",
     "mig_attributes": "mig",

@@ -10,6 +10,7 @@ ferrum's does. The record keeps exactly the seed's shape; the inventory stays ne
 
 from __future__ import annotations
 
+from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.records import CompiledKernelFeatures, HardwareCapabilities
 
@@ -59,11 +60,7 @@ def ferrum_hardware_capabilities(inventory: Inventory, features: CompiledKernelF
 
 
 def _capability(device: Device) -> tuple[int, int] | None:
-    try:
-        major, _, minor = (device.compute_capability or "").partition(".")
-        return int(major), int(minor or 0)
-    except ValueError:
-        return None
+    return parse_capability(device.compute_capability)
 
 
 def _text(capability: tuple[int, int]) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from kgc_launch.ferrum.decisions import ResolvedValue
 from kgc_launch.records import (
-    GIB,
     AutoConfigSource,
     HardwareCapabilities,
     ModelCapabilities,
     WorkloadProfile,
     vram_default_max_sequences,
 )
+from kgc_launch.units import GIB
 
 DEFAULT_KV_BLOCK_SIZE_TOKENS = 16
 DEFAULT_KV_BLOCKS = 2048

@@ -39,9 +39,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from kgc_launch.errors import InputError
 from kgc_launch.hardware import nvml_codes as codes
 from kgc_launch.hardware.cuda_driver import CudaDevice, CudaReading
+from kgc_launch.units import MIB
 
 FAKE_NVML_ENV = "KGC_FAKE_NVML"
-MIB = 1024 * 1024
 MEMORY_V2 = 0x02000028  # pynvml.nvmlMemory_v2: sizeof(c_nvmlMemory_v2_t) | 2 << 24
 MEMORY_V2_FUNCTION = "nvmlDeviceGetMemoryInfo_v2"
 

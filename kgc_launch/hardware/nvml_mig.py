@@ -16,8 +16,8 @@ from kgc_launch.hardware import nvml_codes as codes
 from kgc_launch.hardware.inventory import Device, MigSlice
 from kgc_launch.hardware.nvml import NvmlCallFailed, NvmlSession
 from kgc_launch.hardware.nvml_fields import FieldReads, read_memory
+from kgc_launch.units import MIB
 
-MIB = 1024 * 1024
 _PROFILE = re.compile(r"\bMIG\s+(?P<profile>[0-9]+[cg]\.[0-9a-z.]+)\s*$", re.IGNORECASE)
 
 

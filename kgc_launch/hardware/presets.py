@@ -14,9 +14,9 @@ from typing import Any
 from kgc_launch.data import shipped_file
 from kgc_launch.errors import InputError, UsageError
 from kgc_launch.hardware.inventory import Device, Inventory, MigSlice
+from kgc_launch.units import MIB
 
 PRESETS_FILE = "hardware-presets.json"
-MIB = 1024 * 1024
 _COUNT_PREFIX = re.compile(r"^(?P<count>[1-9][0-9]*)\s*[xX]\s*(?P<name>.+)$")
 
 

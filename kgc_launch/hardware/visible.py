@@ -28,6 +28,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.hardware.inventory import Device
 
 _INDEX = re.compile(r"[+-]?[0-9]+")  # CUDA reads a leading integer: `1abc` is 1, as nvitop found
@@ -75,11 +76,8 @@ def _cuda_order(gpus: list[Device], environ: Mapping[str, str], warnings: list[s
 
 
 def _negated_capability(device: Device) -> tuple[int, int]:
-    try:
-        major, _, minor = (device.compute_capability or "").partition(".")
-        return -int(major), -int(minor or 0)
-    except ValueError:
-        return 0, 0
+    capability = parse_capability(device.compute_capability)
+    return (0, 0) if capability is None else (-capability.major, -capability.minor)
 
 
 def _bus_key(device: Device) -> tuple[str, int]:

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from kgc_launch.model.facts import MemoryPlan, MemoryTerm, ModelFacts
 from kgc_launch.model.kv_cache import BLOCK_SIZE, KvLayout, cdiv, kv_layout, model_dtype_bytes
 from kgc_launch.model.vllm_profiles import (
-    GIB,
-    MIB,
     VllmMemoryProfile,
     non_torch_bytes,
     profile_for,
 )
+from kgc_launch.units import GIB, MIB
 
 CUDA_RESERVED_BYTES = 450 * MIB
 """Device memory NVML reports that CUDA does not (`cudaMemGetInfo` total): H100 80GB HBM3 81559 MiB in

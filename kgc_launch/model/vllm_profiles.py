@@ -22,10 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kgc_launch.units import GIB, MIB
 from kgc_launch.versions import parse_engine_version
-
-GIB = 1024**3
-MIB = 1024**2
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from kgc_launch.artifacts import env_hash
 from kgc_launch.errors import InputError
 from kgc_launch.findings import Finding
+from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.plan import EnginePlan, PlanContext
@@ -183,7 +184,7 @@ def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareC
         )
     smallest = min(devices, key=lambda device: device.memory_total_bytes or 0)
     capability = smallest.compute_capability
-    major_minor = tuple(int(part) for part in capability.split(".")) if capability else (0, 0)
+    major_minor = parse_capability(capability) or (0, 0)  # unknown: no bf16/fp8 claimed
     dtypes = ["fp16", "fp32"] + (["bf16"] if major_minor >= (8, 0) else [])
     kv_dtypes = ["auto"] + (["fp8", "fp8_e4m3", "fp8_e5m2"] if major_minor >= (8, 9) else [])
     return HardwareCapabilities.model_construct(

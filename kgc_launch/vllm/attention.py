@@ -3,8 +3,9 @@ and the head sizes the CPU build's attention supports."""
 
 from __future__ import annotations
 
+from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.records import AutoConfigSource
-from kgc_launch.vllm.context import PERFORMANCE, ResolveContext, capability_text, parse_capability
+from kgc_launch.vllm.context import PERFORMANCE, ResolveContext, capability_text
 from kgc_launch.vllm.problems import Fields
 from kgc_launch.vllm.rules import Variant
 

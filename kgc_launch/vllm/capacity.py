@@ -11,8 +11,9 @@ from kgc_launch.errors import InputError
 from kgc_launch.hardware.inventory import Device
 from kgc_launch.model.facts import MemoryPlan
 from kgc_launch.records import AutoConfigSource
+from kgc_launch.units import GIB
 from kgc_launch.versions import parse_range
-from kgc_launch.vllm.context import GIB, MEMORY, PERFORMANCE, ResolveContext
+from kgc_launch.vllm.context import MEMORY, PERFORMANCE, ResolveContext
 from kgc_launch.vllm.parallel import mig_parent_memory
 from kgc_launch.vllm.problems import NO_FIX
 

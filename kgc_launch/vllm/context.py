@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kgc_launch.errors import UsageError
 from kgc_launch.findings import Finding
+from kgc_launch.hardware.capability import Capability, parse_capability
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, RejectedCandidate
@@ -21,26 +22,13 @@ from kgc_launch.vllm.args import canonical_name
 from kgc_launch.vllm.problems import Trigger, evaluate_rule
 from kgc_launch.vllm.rules import RuleSet
 
-GIB = 1024**3
-Capability = tuple[int, int]
-
 CORRECTNESS = RuntimeConfigEffect.CORRECTNESS
 PERFORMANCE = RuntimeConfigEffect.PERFORMANCE
 MEMORY = RuntimeConfigEffect.MEMORY
 
 
-def parse_capability(text: str | None) -> Capability | None:
-    """`"8.9"` -> (8, 9); None for anything else (an unknown capability is not 0.0)."""
-    if text is None:
-        return None
-    major, dot, minor = text.strip().partition(".")
-    if not (major.isdigit() and (not dot or minor.isdigit())):
-        return None
-    return int(major), int(minor or 0)
-
-
 def capability_text(capability: Capability) -> str:
-    return f"{capability[0]}.{capability[1]}"
+    return str(capability)
 
 
 @dataclass

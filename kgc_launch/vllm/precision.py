@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.records import AutoConfigSource
-from kgc_launch.vllm.context import CORRECTNESS, MEMORY, ResolveContext, capability_text, parse_capability
+from kgc_launch.vllm.context import CORRECTNESS, MEMORY, ResolveContext, capability_text
 from kgc_launch.vllm.problems import Fields
 from kgc_launch.vllm.rules import Variant
 
