@@ -1,96 +1,129 @@
-"""The memory plan against what vLLM reported at start in public logs: within 10% where inputs are complete.
+"""The memory plan against what vLLM reported at start in public logs: the accuracy ledger.
 
-Each point in tests/data/kv_reference_points.json carries its source URL, vLLM version and every input;
-points that are excluded say why. The README's accuracy table is checked against these results.
+scripts/accuracy.py plans every point of tests/data/kv_reference_points.json with the real planner and writes
+the ledger in docs/memory-plan.md; these tests keep the committed ledger, the data and the profile constants'
+`fitted_on` in step, and hold the figures: the accuracy targets (met, so asserted) and the false fits (not 0:
+the two known ones are pinned, any other fails).
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from kgc_launch.model.config_json import facts_from_config
-from kgc_launch.model.facts import MemoryPlan, ModelFacts
-from kgc_launch.model.kv_cache import kv_layout
-from kgc_launch.model.memory import plan_vllm_memory
-from kgc_launch.units import GIB
-from testing.model_files import config_fixture
+from kgc_launch.model.vllm_profiles import CONSTANTS, PROFILES
 
-DATA = Path(__file__).resolve().parent / "data" / "kv_reference_points.json"
-POINTS: list[dict[str, Any]] = json.loads(DATA.read_text(encoding="utf-8"))["points"]
-INCLUDED = [point for point in POINTS if point["excluded"] is None]
-TOLERANCE = 0.10
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def facts_of(point: dict[str, Any]) -> ModelFacts:
-    name = point["config"].removesuffix(".json")
-    facts = facts_from_config(config_fixture(name), source="directory", source_detail=point["config"])
-    if point.get("weight_bytes"):
-        facts = facts.model_copy(update={"weight_bytes": point["weight_bytes"]})
-    return facts
+def _load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kgc_accuracy_script", ROOT / "scripts" / "accuracy.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-def plan_point(point: dict[str, Any]) -> MemoryPlan:
-    return plan_vllm_memory(
-        facts_of(point),
-        round(point["cuda_total_gib"] * GIB),
-        tensor_parallel_size=point["tensor_parallel_size"],
-        pipeline_parallel_size=point["pipeline_parallel_size"],
-        max_model_len=point["max_model_len"],
-        gpu_memory_utilization=point["gpu_memory_utilization"],
-        kv_cache_dtype=point["kv_cache_dtype"],
-        max_num_seqs=point["max_num_seqs"],
-        max_num_batched_tokens=point["max_num_batched_tokens"],
-        vllm_version=point["vllm_version"],
-        cuda_reserved_bytes=0,
-        block_size=point["block_size"],
-    )
+accuracy = _load_script()
+LEDGER = accuracy.build()
+POINTS: list[dict[str, Any]] = LEDGER.points
+COMPARED = [result for result in LEDGER.results if result.role != "excluded"]
+
+KNOWN_FALSE_FITS = {
+    # vLLM 0.19 sized the KV cache, then ran out of memory warming up the sampler after CUDA graph capture
+    # (allocator fragmentation in the headroom); see the ledger's Verdicts section.
+    "gpt-oss-20b-h100-tp1-8k-gmu095-v0.19-refused",
+    "gpt-oss-20b-h100-tp2-8k-gmu095-v0.19-refused",
+}
 
 
-def reported_tokens(point: dict[str, Any]) -> int:
-    """vLLM's 'GPU KV cache size'; for points that logged only GiB, the blocks those GiB hold x block size."""
-    if point["reported_kv_tokens"] is not None:
-        return int(point["reported_kv_tokens"])
-    tp, block = point["tensor_parallel_size"], point["block_size"]
-    layout = kv_layout(facts_of(point), tensor_parallel_size=tp, block_size=block)
-    assert layout.groups == 1, "tokens are only derived for uniform full-attention layouts"
-    return int(point["reported_available_kv_gib"] * GIB) // layout.block_bytes * layout.block_size
+def test_the_committed_ledger_is_what_the_script_prints(repo_root: Path) -> None:
+    document = (repo_root / "docs" / "memory-plan.md").read_text(encoding="utf-8")
+    assert accuracy.committed_section(document) == accuracy.render(LEDGER), "run scripts/accuracy.py --write"
 
 
-def relative_error(point: dict[str, Any]) -> float:
-    return (plan_point(point).kv_capacity_tokens - reported_tokens(point)) / reported_tokens(point)
+def test_fitted_on_names_exactly_the_calibration_points() -> None:
+    ids = {point["id"] for point in POINTS}
+    calibration = {point["id"] for point in POINTS if point["used_for_calibration"]}
+    for profile in PROFILES:
+        assert set(profile.fitted_on) == set(CONSTANTS), profile.name
+        for name, fit in profile.fitted_on.items():
+            assert set(fit.points) <= ids, (profile.name, name)
+            assert fit.how, (profile.name, name)
+    assert accuracy.fitted_points() == calibration
+    headline = {result.id for result in LEDGER.role("validation")}
+    assert not headline & calibration
 
 
-def test_there_are_enough_independent_points() -> None:
-    independent = [point for point in INCLUDED if not point["used_for_calibration"]]
-    assert len(INCLUDED) >= 6 and len(independent) >= 6
-    assert len({point["model"] for point in independent}) >= 5
-    assert len({point["gpu"] for point in INCLUDED}) >= 2
-    assert len(VERDICTS) >= 3 and any(point["reported_fits"] is False for point in VERDICTS)
-    assert all(point["source_url"].startswith("https://github.com/") for point in POINTS)
-    assert all(point["excluded"] is None or len(point["excluded"]) > 40 for point in POINTS)
+def test_independence_marks_follow_the_rule() -> None:
+    for point in POINTS:
+        assert point["independent"] is accuracy.expected_independence(point, POINTS), point["id"]
+        if not point["independent"]:
+            assert point["independence_note"] and len(point["independence_note"]) > 40, point["id"]
 
 
-@pytest.mark.parametrize("point", INCLUDED, ids=[point["id"] for point in INCLUDED])
-def test_kv_tokens_within_ten_percent_of_vllm(point: dict[str, Any]) -> None:
-    error = relative_error(point)
-    assert abs(error) <= TOLERANCE, f"{point['id']}: {error:+.1%}"
+def test_every_point_says_what_it_is_and_where_it_comes_from() -> None:
+    assert len({point["id"] for point in POINTS}) == len(POINTS)
+    for point in POINTS:
+        assert point["outcome"] in ("fit", "refused"), point["id"]
+        assert point["kinds"] and set(point["kinds"]) <= set(accuracy.KINDS), point["id"]
+        assert ("refused" in point["kinds"]) is (point["outcome"] == "refused"), point["id"]
+        assert isinstance(point["used_for_calibration"], bool), point["id"]
+        assert point["source_url"].startswith("https://"), point["id"]
+        for reason in ("excluded", "verdict_excluded"):
+            assert point[reason] is None or len(point[reason]) > 20, (point["id"], reason)
+        if point["outcome"] == "refused":
+            assert isinstance(point["kv_check_passed"], bool), point["id"]
+        if not accuracy.plannable(point):
+            assert point["excluded"] and point["verdict_excluded"], point["id"]
+        if point["used_for_calibration"]:
+            assert point["excluded"] is None, point["id"]
 
 
-VERDICTS = [point for point in POINTS if "reported_fits" in point and point.get("config")]
+def test_there_are_enough_validation_points() -> None:
+    validation = LEDGER.role("validation")
+    independent = [result for result in validation if result.point["independent"]]
+    assert len(validation) >= 15 and len(independent) >= 12
+    assert len({result.point["model"] for result in independent}) >= 8
+    assert sum(1 for result in LEDGER.verdicts if result.point["outcome"] == "refused") >= 6
 
 
-@pytest.mark.parametrize("point", VERDICTS, ids=[point["id"] for point in VERDICTS])
-def test_the_verdict_matches_vllm(point: dict[str, Any]) -> None:
-    assert plan_point(point).fits is point["reported_fits"]
+@pytest.mark.parametrize("result", COMPARED, ids=[result.id for result in COMPARED])
+def test_each_compared_point_is_within_the_worst_case_target(result: Any) -> None:
+    assert abs(result.error) <= accuracy.WORST_TARGET, f"{result.id}: {result.error:+.2%}"
 
 
-def test_the_readme_table_shows_these_results(repo_root: Path) -> None:
-    readme = (repo_root / "README.md").read_text(encoding="utf-8")
-    for point in INCLUDED:
-        ours = plan_point(point).kv_capacity_tokens
-        row = f"| {point['id']} | {reported_tokens(point):,} | {ours:,} | {relative_error(point):+.2%} |"
-        assert row in readme, row
+def test_the_accuracy_targets_hold_on_validation_points() -> None:
+    headline = LEDGER.headline
+    assert headline.n >= 15
+    assert headline.mae <= accuracy.MAE_TARGET, f"mean absolute error {headline.mae:.2%}"
+    assert headline.worst <= accuracy.WORST_TARGET, f"worst case {headline.worst:.2%} ({headline.worst_id})"
+
+
+def test_no_false_fit_at_the_kv_check() -> None:
+    at_the_check = [result.id for result in LEDGER.false_fits if not result.point["kv_check_passed"]]
+    assert at_the_check == []
+
+
+def test_the_false_fits_are_the_two_known_ones() -> None:
+    """Not the target (0): these two failed after vLLM's own KV check, which the plan cannot see. Pinned, so a
+    new false fit, or a fix that removes one, shows up here."""
+    assert {result.id for result in LEDGER.false_fits} == KNOWN_FALSE_FITS
+
+
+def test_no_false_refusals() -> None:
+    assert [result.id for result in LEDGER.false_refusals] == []
+
+
+def test_the_section_replaces_only_what_is_between_the_markers() -> None:
+    document = f"before\n{accuracy.BEGIN}\nold\n{accuracy.END}\nafter\n"
+    section = f"{accuracy.BEGIN}\nnew\n{accuracy.END}\n"
+    assert accuracy.replace_section(document, section) == f"before\n{section}after\n"
+    with pytest.raises(ValueError, match="markers"):
+        accuracy.replace_section("no markers\n", section)
