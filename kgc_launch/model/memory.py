@@ -6,7 +6,7 @@ the budget is `total x gpu_memory_utilization` per GPU; out of it come the weigh
 the profiling run, memory allocated outside torch, and (vLLM >= 0.21) the CUDA graph pool; the rest is KV
 cache, cut into blocks as `vllm/v1/core/kv_cache_utils.py` does (`kv_cache.py` here). Which overheads apply
 depends on the vLLM version: `vllm_profiles.py`. Accuracy against published start-up logs:
-`tests/data/kv_reference_points.json` and the README.
+`tests/data/kv_reference_points.json` and the ledger in docs/memory-plan.md.
 """
 
 from __future__ import annotations
