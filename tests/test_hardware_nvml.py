@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 
 from kgc_launch.errors import HardwareProbeError, KgcError, NoNvidiaDriver
-from kgc_launch.hardware import nvml as nvml_module
+from kgc_launch.hardware import nvml_node as nvml_module
 from kgc_launch.hardware.fake_nvml import SURFACE, FakeNvml, _Handle
 from kgc_launch.hardware.inventory import Device, Inventory
-from kgc_launch.hardware.nvml import NvmlReading, format_cuda_version, read_nvml
+from kgc_launch.hardware.nvml_node import NvmlReading, format_cuda_version, read_nvml
 from kgc_launch.hardware.probe import probe_library
 from testing.nvml_scenarios import fake_nvml, scenario
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from kgc_launch.errors import NoNvidiaDriver
 from kgc_launch.hardware.cuda_driver import CudaReading, read_cuda_devices
 from kgc_launch.hardware.inventory import Inventory
-from kgc_launch.hardware.nvml import NvmlLibrary, load_pynvml, read_nvml
+from kgc_launch.hardware.nvml import NvmlLibrary, load_pynvml
+from kgc_launch.hardware.nvml_node import read_nvml
 from kgc_launch.hardware.sm_count import fill_sm_counts, needs_sm_count
 from kgc_launch.hardware.visible import visible_devices
 
