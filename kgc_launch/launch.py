@@ -16,7 +16,7 @@ from typing import Any
 
 from kgc_launch.engines import EngineCommand, detect_engine, engine_version, find_executable
 from kgc_launch.errors import EngineNotFound
-from kgc_launch.findings import Finding, first_sentence, refusals
+from kgc_launch.findings import Finding, refusals
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts
@@ -178,45 +178,21 @@ def _check_registry(
     environ: Mapping[str, str],
     cwd: Path,
 ) -> tuple[str, dict[str, Any], list[Finding]]:
-    from kgc_launch.knowngood.check import check_launch
-    from kgc_launch.knowngood.load import load_registry, locate_registry
+    from kgc_launch.knowngood.launch_check import check_for_launch
 
-    path = locate_registry(options.registry, environ, cwd)
-    registry = load_registry(path, environ=environ)
-    gpus = [(device.name, device.compute_capability) for device in inventory.visible] if inventory.visible else None
-    report = check_launch(
-        registry,
+    return check_for_launch(
+        registry=options.registry,
+        no_recipes=options.no_recipes,
         model_ids=engine_plan.model_ids,
         serve_args=engine_plan.registry_args,
         env={**environ, **engine_plan.env_changes},
         engine=command.engine,
         engine_version=version,
-        gpus=gpus,
+        inventory=inventory,
         require_registered=options.require_registered,
+        environ=environ,
+        cwd=cwd,
     )
-    findings = [
-        Finding(
-            "refuse",
-            f"the known-good registry requires {missing.flag} ({missing.severity})"
-            + (f": {first_sentence(missing.why)}" if missing.why else ""),
-            fix=missing.fix,
-            origin="registry",
-            evidence=[missing.evidence] if missing.evidence else [],
-        )
-        for missing in report.missing_required
-    ]
-    if not report.passed and not findings:
-        findings.append(Finding("refuse", report.reason or "the registry check failed", origin="registry"))
-    findings += [
-        Finding(
-            "warn",
-            f"the registry recommends {w.flag} (perf)" + (f": {w.why}" if w.why else ""),
-            fix=w.fix,
-            origin="registry",
-        )
-        for w in report.warnings
-    ]
-    return str(path), report.to_json(), findings
 
 
 def exec_plan(plan: LaunchPlan, environ: Mapping[str, str]) -> None:
