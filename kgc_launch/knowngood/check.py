@@ -190,6 +190,7 @@ def _check_entry(
     if found.by_alias:
         report.notes.append(f"{found.matched_id!r} is an alias of {entry.model!r}")
     fix = FixParts()
+    applied: set[tuple[str, str]] = set()
     for number, requirement in enumerate(entry.required_flags):
         origin = found.flag_origin(number, home)
         where = {"layer": origin.layer, "source": origin.file}
@@ -199,6 +200,11 @@ def _check_entry(
         if not scope.applies:
             report.not_applicable.append({"flag": requirement.text, "because": scope.because, **where})
             continue
+        # One requirement written for several scopes (an imported layer splits a flag set on all GPUs but
+        # some) is reported once where more than one of its scopes applies.
+        if (requirement.text, requirement.severity) in applied:
+            continue
+        applied.add((requirement.text, requirement.severity))
         if requirement.refuse is not None:
             _check_refusal(report, requirement, scope.applied_because, origin)
             continue
@@ -218,6 +224,8 @@ def _check_entry(
         (report.missing_required if requirement.severity in FAILING_SEVERITIES else report.warnings).append(finding)
         fix.add(outcome.fix)
     report.fix = fix.render()
+    texts = {text for text, _ in applied}
+    report.not_applicable = [item for item in report.not_applicable if item["flag"] not in texts]
 
 
 def _check_refusal(report: CheckReport, requirement: RequiredFlag, undecided: str | None, origin: Origin) -> None:

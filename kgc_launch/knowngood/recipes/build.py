@@ -728,4 +728,3 @@ def _arch(recipe: Recipe, variant: dict[str, Any]) -> str:
             words += f" ({active} active)"
     precision = _text(variant.get("precision"))
     return words + (f", {precision}" if precision else "")
-
