@@ -17,6 +17,7 @@ from kgc_launch import STARTED
 from kgc_launch.engines import detect_engine, engine_adapter, engine_version, find_executable
 from kgc_launch.errors import EngineNotFound
 from kgc_launch.findings import Finding
+from kgc_launch.knowngood.launch_check import launch_findings
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.plan import EnginePlan, LaunchDecision, LaunchPlan, PlanContext
 
@@ -67,7 +68,8 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
     inventory = select_hardware(options.hardware, environ, use_cuda_driver=False)
     clock.lap("hardware")
 
-    from kgc_launch.knowngood.load import load_registry, locate_registry
+    from kgc_launch.knowngood.layers import open_layered
+    from kgc_launch.knowngood.load import locate_registry
     from kgc_launch.model.metadata import read_model
 
     def lookup(model: str, revision: str | None) -> ModelFacts:
@@ -75,7 +77,8 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
 
     context = PlanContext(options, command, inventory, version, version_source, environ, cwd, clock.lap, lookup)
     registry_path = locate_registry(options.registry, environ, cwd)
-    decision = decide_launch(context, load_registry(registry_path, environ=environ))
+    registry = open_layered(registry_path, no_recipes=options.no_recipes, environ=environ)
+    decision = decide_launch(context, registry)
     clock.lap("registry")
 
     from kgc_launch.launch_artifacts import choose_artifacts_dir, write_launch_artifacts
@@ -106,13 +109,14 @@ def decide_launch(ctx: PlanContext, registry: Registry) -> LaunchDecision:
     """The engine's plan and the registry's verdict for one launch: what a launch and a deploy check share."""
     facts, engine_plan = engine_adapter(ctx.command.engine).plan(ctx)
     report = check_registry(ctx, engine_plan, registry)
-    return LaunchDecision(facts, engine_plan, report, engine_plan.findings + registry_findings(report))
+    return LaunchDecision(facts, engine_plan, report, engine_plan.findings + launch_findings(report))
 
 
 def check_registry(ctx: PlanContext, engine_plan: EnginePlan, registry: Registry) -> CheckReport:
     from kgc_launch.knowngood.check import check_launch
 
     visible = ctx.inventory.visible
+    sizes = [device.memory_total_bytes for device in visible]
     return check_launch(
         registry,
         model_ids=engine_plan.model_ids,
@@ -122,34 +126,8 @@ def check_registry(ctx: PlanContext, engine_plan: EnginePlan, registry: Registry
         engine_version=ctx.version,
         gpus=[(device.name, device.compute_capability) for device in visible] if visible else None,
         require_registered=ctx.options.require_registered,
+        gpu_memory_bytes=sum(size for size in sizes if size is not None) if visible and None not in sizes else None,
     )
-
-
-def registry_findings(report: CheckReport) -> list[Finding]:
-    """The registry's verdict as findings: a missing requirement refuses, a missing recommendation warns."""
-    findings = [
-        Finding(
-            "refuse",
-            f"the known-good registry requires {missing.flag} ({missing.severity})"
-            + (f": {missing.why}" if missing.why else ""),
-            fix=missing.fix,
-            origin="registry",
-            evidence=(missing.evidence,) if missing.evidence else (),
-        )
-        for missing in report.missing_required
-    ]
-    if not report.passed and not findings:
-        findings.append(Finding("refuse", report.reason or "the registry check failed", origin="registry"))
-    findings += [
-        Finding(
-            "warn",
-            f"the registry recommends {w.flag} (perf)" + (f": {w.why}" if w.why else ""),
-            fix=w.fix,
-            origin="registry",
-        )
-        for w in report.warnings
-    ]
-    return findings
 
 
 def exec_plan(plan: LaunchPlan, environ: Mapping[str, str]) -> None:

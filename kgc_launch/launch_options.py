@@ -26,6 +26,7 @@ _OPTIONS: dict[str, tuple[str, bool]] = {
     "--engine": ("KGC_ENGINE", True),
     "--kgc-config": ("KGC_CONFIG", True),
     "--require-registered": ("KGC_REQUIRE_REGISTERED", False),
+    "--no-recipes": ("KGC_NO_RECIPES", False),
     "--dry-run": ("KGC_DRY_RUN", False),
     "--json": ("KGC_JSON", False),
     "--quiet": ("KGC_QUIET", False),
@@ -61,6 +62,7 @@ launch options (each also set by the KGC_* variable shown, or a key of the --kgc
   --engine vllm|ferrum     the engine, when ENGINE is not spelled vllm/ferrum (KGC_ENGINE)
   --kgc-config FILE        launcher config file, JSON or YAML (KGC_CONFIG)
   --require-registered     refuse a model the registry does not know (KGC_REQUIRE_REGISTERED=1)
+  --no-recipes             do not read the shipped recipes layer under the registry (KGC_NO_RECIPES=1)
   --dry-run                do everything but exec; print what would run (KGC_DRY_RUN=1)
   --json                   with --dry-run: print JSON (KGC_JSON=1)
   --quiet                  no summary line on success (KGC_QUIET=1)
@@ -79,6 +81,7 @@ class LaunchOptions:
     engine: str | None = None
     kgc_config: str | None = None
     require_registered: bool = False
+    no_recipes: bool = False
     dry_run: bool = False
     json: bool = False
     quiet: bool = False

@@ -4,7 +4,9 @@
   `vllm` (it exits at once, so the time is kgc-launch's plus one exec), with the GPUs probed on a fake
   8xH100 node (KGC_FAKE_NVML) and registries of 10, 1,000 and 10,000 entries, next to `python -c pass`;
 - time to refuse configs vLLM would reject only after loading (bf16 on a T4, a 70B model on one L4);
-- the fleet check of 1,000 manifests, and `record` into a 10,000-entry registry.
+- the fleet check of 1,000 manifests, and `record` into a 10,000-entry registry;
+- the recipes layer: launch to exec of a recipe model with the shipped layer under the registry and with
+  `--no-recipes`, paired run by run (`--recipes-only` measures just that pair).
 Medians of N runs (default 15); figures, never assertions: nothing here fails on a slow machine.
 """
 
@@ -58,6 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--recipes-only", action="store_true", help="only the recipes layer on/off pair")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="kgc-bench-"))
@@ -71,7 +74,7 @@ def main() -> int:
     if not args.json:
         print(HEADER, flush=True)
     try:
-        run_all(work, args.runs, emit)
+        (run_recipes_pair if args.recipes_only else run_all)(work, args.runs, emit)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
@@ -84,6 +87,38 @@ Emit = Callable[[dict[str, object]], None]
 
 def run_all(work: Path, runs: int, emit: Emit) -> None:
     """Measure every case; `emit` gets each row as soon as it is known."""
+    env, kgc, baseline = prepare(work, runs, emit)
+    run_cases(work, runs, emit, env, kgc, baseline)
+    layer_pair(work, runs, emit, env, kgc, baseline)
+
+
+def run_recipes_pair(work: Path, runs: int, emit: Emit) -> None:
+    env, kgc, baseline = prepare(work, runs, emit)
+    layer_pair(work, runs, emit, env, kgc, baseline)
+
+
+def layer_pair(work: Path, runs: int, emit: Emit, env: dict[str, str], kgc: list[str], baseline: float) -> None:
+    """Launch to exec of a model the recipes layer knows (registry of 10 entries over the shipped layer),
+    layer on and `--no-recipes`, interleaved run by run so that load drift hits both alike."""
+    registry = write_registry(work / "registry-layer-10.yaml", 10)
+    model = MODEL  # in the layer (its recipe) and in the shipped model catalog
+    arms = {
+        "exec, registry 10 + recipes layer (338 entries)": [*kgc, "--registry", str(registry), "--quiet"],
+        "exec, registry 10, --no-recipes": [*kgc, "--registry", str(registry), "--quiet", "--no-recipes"],
+    }
+    for argv in arms.values():
+        timed([*argv, "vllm", "serve", model], env, work, 1, 0)  # fills the caches (the layer's included)
+    samples: dict[str, list[float]] = {name: [] for name in arms}
+    for _ in range(runs):
+        for name, argv in arms.items():
+            samples[name] += timed([*argv, "vllm", "serve", model], env, work, 1, 0)
+    for name in arms:
+        emit(row(name, samples[name], baseline))
+    paired = [on - off for on, off in zip(*samples.values(), strict=True)]
+    emit(row("difference per pair (layer on - off)", paired))
+
+
+def prepare(work: Path, runs: int, emit: Emit) -> tuple[dict[str, str], list[str], float]:
     bin_dir = work / "bin"
     bin_dir.mkdir()
     true = shutil.which("true") or "/bin/true"
@@ -102,7 +137,10 @@ def run_all(work: Path, runs: int, emit: Emit) -> None:
     subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "kgc_launch")], check=True, stdout=subprocess.DEVNULL)
     baseline = statistics.median(timed([python, "-c", "pass"], env, work, runs, 0))
     emit(row("python -c pass", [baseline], baseline))
+    return env, kgc, baseline
 
+
+def run_cases(work: Path, runs: int, emit: Emit, env: dict[str, str], kgc: list[str], baseline: float) -> None:
     # Interleaved round-robin, so that the machine's load drifting during the run hits every size alike.
     sizes = (10, 1_000, 10_000)
     launches = {}

@@ -32,6 +32,15 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
             "KNOWN_GOOD_CONFIG_REGISTRY",
         ):
             monkeypatch.delenv(name, raising=False)
+    # The tests written before the recipes layer check the user's registry alone; the layer's own tests
+    # (tests/test_knowngood_recipes*.py, test_knowngood_layers.py) turn it back on with `recipes_layer_on`.
+    monkeypatch.setenv("KGC_NO_RECIPES", "1")
+
+
+@pytest.fixture
+def recipes_layer_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Launches and registry commands read the shipped recipes layer under the registry, as they do by default."""
+    monkeypatch.delenv("KGC_NO_RECIPES", raising=False)
 
 
 @pytest.fixture

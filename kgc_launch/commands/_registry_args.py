@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-from kgc_launch.errors import UsageError
+from kgc_launch.errors import KgcError, UsageError
 from kgc_launch.knowngood.load import Location, find_registry, load_registry
 from kgc_launch.knowngood.registry import Registry
 
@@ -22,6 +23,14 @@ def add_registry_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_layer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-recipes",
+        action="store_true",
+        help="do not read the recipes layer under the registry (also KGC_NO_RECIPES=1)",
+    )
+
+
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -29,13 +38,37 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 def add_scope_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine-version", metavar="V", help="the engine's version, e.g. 0.22.1 (PEP 440)")
     parser.add_argument(
-        "--hardware", metavar="NAME|FILE", help="the GPUs: a preset (8xB200) or a file from 'kgc-launch probe --save'"
+        "--hardware",
+        metavar="NAME|FILE",
+        help="the GPUs: a preset (8xB200), a file from 'kgc-launch probe --save', or a recipes hardware id "
+        "(b300, gb200, mi355x)",
     )
 
 
-def open_registry(explicit: str | None) -> tuple[Location, Registry]:
+def open_registry(explicit: str | None, *, no_recipes: bool | None = None) -> tuple[Location, Registry]:
+    """The registry; with `no_recipes` given (commands that read layers), over the recipes layer unless off."""
     location = find_registry(explicit, os.environ, os.getcwd())
-    return location, load_registry(location.path)
+    registry = load_registry(location.path)
+    if no_recipes is None:
+        return location, registry
+    from kgc_launch.knowngood.layers import with_layers
+
+    return location, with_layers(registry, no_recipes=no_recipes, environ=os.environ)
+
+
+def describe_layers(registry: Registry) -> list[str]:
+    """`recipes layer: PATH (vllm-project/recipes@COMMIT)` per layer under the registry."""
+    from kgc_launch.knowngood.layers import LayeredRegistry, layer_commit
+
+    if not isinstance(registry, LayeredRegistry):
+        return []
+    lines = []
+    for layer in registry.layers:
+        commit = layer_commit(layer.path)
+        lines.append(
+            f"{layer.layer_name} layer: {layer.path}" + (f" (vllm-project/recipes@{commit[:12]})" if commit else "")
+        )
+    return lines
 
 
 def engine_version(value: str | None) -> str | None:
@@ -51,14 +84,45 @@ def engine_version(value: str | None) -> str | None:
     return value
 
 
-def gpus_from_hardware(spec: str | None) -> list[tuple[str, str | None]] | None:
-    """(name, compute capability) of the visible devices of `--hardware`, or None when not given."""
+@dataclass(frozen=True)
+class HardwareScope:
+    gpus: list[tuple[str, str | None]] | None
+    """(name, compute capability) of the visible devices; None when `--hardware` was not given."""
+    memory_bytes: int | None
+    """Their total memory, when every device's is known."""
+    label: str | None
+    recipes_profile: str | None = None
+    """The recipes hardware id it was given as (`b300`), if it was one."""
+
+
+def hardware_scope(spec: str | None) -> HardwareScope:
+    """`--hardware` as the registry check sees it: a preset or file, else a recipes hardware id (`mi355x`)."""
     if spec is None:
-        return None
+        return HardwareScope(None, None, None)
     from kgc_launch.hardware.select import hardware_from_spec
 
-    inventory = hardware_from_spec(spec)
-    return [(device.name, device.compute_capability) for device in inventory.visible]
+    try:
+        inventory = hardware_from_spec(spec)
+    except KgcError:
+        from kgc_launch.knowngood.recipes.hardware import profile_for
+
+        profile = profile_for(spec)
+        if profile is None:
+            raise
+        gpus = [(profile.device, profile.compute_capability)] * profile.count
+        total = int(profile.memory_gb * 1e9) * profile.count
+        label = f"{profile.count}x {profile.device} (recipes hardware id {profile.id})"
+        return HardwareScope(gpus, total, label, profile.id)
+    visible = inventory.visible
+    sizes = [device.memory_total_bytes for device in visible]
+    memory = sum(size for size in sizes if size is not None) if visible and None not in sizes else None
+    label = f"{len(visible)}x {visible[0].name}" if visible else "no GPU"
+    return HardwareScope([(device.name, device.compute_capability) for device in visible], memory, label)
+
+
+def gpus_from_hardware(spec: str | None) -> list[tuple[str, str | None]] | None:
+    """(name, compute capability) of the visible devices of `--hardware`, or None when not given."""
+    return hardware_scope(spec).gpus
 
 
 def print_json(data: Any) -> None:

@@ -19,10 +19,12 @@ import sys
 from typing import TYPE_CHECKING, cast
 
 from kgc_launch.commands._registry_args import (
+    add_layer_option,
     add_registry_option,
     add_scope_options,
+    describe_layers,
     engine_version,
-    gpus_from_hardware,
+    hardware_scope,
     open_registry,
     print_json,
 )
@@ -69,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--require-registered", action="store_true", help="an unregistered model fails (the grind-closure gate)"
     )
     add_registry_option(parser)
+    add_layer_option(parser)
     parser.add_argument(
         "--format", choices=FORMATS, help="report format (default text; sarif and github " + _DEPLOY_ONLY + ")"
     )
@@ -113,7 +116,7 @@ def _run_deploy_files(args: argparse.Namespace, fmt: Format) -> int:
         raise UsageError("--deploy-file needs at least one PATH", hint="e.g. kgc-launch check --deploy-file k8s/")
     if args.engine is not None:
         raise UsageError("--engine is only with --serve-args", hint="each launch's engine comes from its deploy file")
-    location, registry = open_registry(args.registry)
+    location, registry = open_registry(args.registry, no_recipes=args.no_recipes)
     settings = CheckSettings(
         registry=registry,
         hardware=None if args.hardware is None else hardware_from_spec(args.hardware),
@@ -126,7 +129,9 @@ def _run_deploy_files(args: argparse.Namespace, fmt: Format) -> int:
     scan = scan_paths(paths, parse_named_files=not args.no_launch_ok)
     checker = DeployChecker(settings)
     results = [checker.check(launch) for launch in scan.launches]
-    about = {"registry": location.describe(), "hardware": args.hardware or "not given (no resolver checks)"}
+    about = {"registry": location.describe()}
+    about |= {line.partition(": ")[0]: line.partition(": ")[2] for line in describe_layers(registry)}
+    about["hardware"] = args.hardware or "not given (no resolver checks)"
     about["engine version"] = settings.engine_version or "not given (version-scoped requirements apply)"
     sys.stdout.write(format_report(results, fmt, scan=scan, empty_ok=args.no_launch_ok, about=about))
     return report_exit_code(results, scan, empty_ok=args.no_launch_ok)
@@ -134,7 +139,7 @@ def _run_deploy_files(args: argparse.Namespace, fmt: Format) -> int:
 
 def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
     version = engine_version(args.engine_version)
-    gpus = gpus_from_hardware(args.hardware)
+    hardware = hardware_scope(args.hardware)
     env = _env_pairs(args.env)
     try:
         tokens = shlex.split(args.serve_args)
@@ -142,7 +147,7 @@ def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
         raise UsageError(f"--serve-args cannot be split like a shell would: {error}") from None
     if tokens[:2] == ["vllm", "serve"]:
         tokens = tokens[2:]
-    location, registry = open_registry(args.registry)
+    location, registry = open_registry(args.registry, no_recipes=args.no_recipes)
     from kgc_launch.knowngood.check import check_launch
 
     serve_args = parse_serve_args(tokens, read_config=_read_config)
@@ -153,13 +158,14 @@ def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
         env=env,
         engine=args.engine or "vllm",
         engine_version=version,
-        gpus=gpus,
+        gpus=hardware.gpus,
         require_registered=args.require_registered,
+        gpu_memory_bytes=hardware.memory_bytes,
     )
     if as_json:
-        print_json(report.to_json())
+        print_json({**report.to_json(), "layers_under_registry": describe_layers(registry)})
     else:
-        print(render_check(report, registry=location.describe()))
+        print(render_check(report, registry=location.describe(), layers=describe_layers(registry)))
     return EXIT_OK if report.passed else EXIT_VERDICT_NO
 
 

@@ -10,6 +10,8 @@ For the launcher and the deploy scanner:
 Modules: `schema` (the format), `spelling` (flag/env text), `match` (one requirement vs a launch), `scope`
 (`applies_when`), `regexguard` (bounded `match` regexes), `check` (the verdict), `load`/`cache`/`parse`/
 `registry`/`locate` (finding and loading a registry fast), `validate` (every problem, located), `record`
-(the only YAML writer), `closure` (the grind-closure gate), `report` (text output). Deploy files are read
-by `kgc_launch.deploy` (its `check` module runs `check_launch` on each launch found).
+(the only YAML writer), `closure` (the grind-closure gate), `report` (text output), `layers` (the user's
+registry over the shipped recipes layer, merged field by field), `launch_check` (the launcher's registry
+check), `recipes` (the vllm-project/recipes importer; docs/recipes.md). Deploy files are read by
+`kgc_launch.deploy` (its `check` module runs `check_launch` on each launch found).
 """

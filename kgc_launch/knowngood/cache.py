@@ -31,7 +31,7 @@ from pathlib import Path
 
 from kgc_launch import __version__
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 RACY_WINDOW_NS = 2_000_000_000  # coarser than any common filesystem's mtime granularity (FAT: 2 s)
 _STAMP = f"kgc-launch {__version__} cache {CACHE_FORMAT} marshal {marshal.version} py {sys.version_info[:2]}"
 

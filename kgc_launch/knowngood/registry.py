@@ -17,12 +17,51 @@ from kgc_launch.knowngood.schema import ModelEntry, entry_from_plain, entry_to_p
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a requirement (or an entry's field) came from: the layer and its file."""
+
+    layer: str
+    """`registry` (the user's registry) or a generated layer's name (`recipes`)."""
+    file: str
+
+    def describe(self) -> str:
+        return f"{self.layer} layer {self.file}" if self.layer != USER_LAYER else f"registry {self.file}"
+
+
+USER_LAYER = "registry"
+
+
+@dataclass(frozen=True)
 class Found:
     """An entry found for a launch, and which of the launch's ids found it."""
 
     entry: ModelEntry
     matched_id: str
     by_alias: bool
+    origin: Origin | None = None
+    """Where the entry came from; None: the registry it was found in (`Registry.path`)."""
+    flag_origins: tuple[Origin, ...] = ()
+    """Per required flag, where it came from, when the entry merges layers (else every flag is `origin`'s)."""
+    field_origins: tuple[tuple[str, Origin], ...] = ()
+    """Per top-level field taken from a layer under the registry, where it came from (merged entries)."""
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The layers the entry is made of, the user's registry first."""
+        names = [self.origin.layer if self.origin is not None else USER_LAYER]
+        names += [origin.layer for origin in self.flag_origins] + [origin.layer for _, origin in self.field_origins]
+        return tuple(dict.fromkeys(names))
+
+    def flag_origin(self, number: int, default: Origin) -> Origin:
+        if number < len(self.flag_origins):
+            return self.flag_origins[number]
+        return self.origin or default
+
+    def field_origin(self, name: str, default: Origin) -> Origin:
+        for field_name, origin in self.field_origins:
+            if field_name == name:
+                return origin
+        return self.origin or default
 
 
 def id_key(model_id: str) -> str:
@@ -36,6 +75,9 @@ def engine_key(engine: str) -> str:
 
 class Registry:
     """The models of one registry file. `path` names the file it came from (every output names it)."""
+
+    layer_name = USER_LAYER
+    """The name outputs give this registry's layer (a generated layer's file sets its own)."""
 
     def __init__(self, path: Path, entries: Sequence[ModelEntry] = (), cached: CachedEntries | None = None) -> None:
         self.path = path

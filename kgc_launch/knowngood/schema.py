@@ -51,6 +51,9 @@ class AppliesWhen(_Model):
     """GPU name patterns (shell-style, case-insensitive) matched against the device name as NVML reports it,
     e.g. `*H100*` or `NVIDIA B200`. It applies when any visible GPU matches one pattern (and, where both are
     given, the same GPU matches `compute_capability`)."""
+    not_gpus: list[str] | None = None
+    """GPU name patterns that exclude: it does not apply when any visible GPU matches one of them, e.g.
+    `['AMD *', '*Instinct*']` for "not on AMD GPUs", or `['*GB10']` for "not on a DGX Spark"."""
 
     @field_validator("engine_version", "compute_capability")
     @classmethod
@@ -64,16 +67,17 @@ class AppliesWhen(_Model):
                 raise ValueError(f"{value!r} is not a PEP 440 version specifier (e.g. '>=0.22,<0.26')") from None
         return value
 
-    @field_validator("gpus")
+    @field_validator("gpus", "not_gpus")
     @classmethod
     def _patterns(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and (not value or any(not pattern.strip() for pattern in value)):
-            raise ValueError("gpus must list at least one non-empty name pattern such as '*H100*'")
+            raise ValueError("must list at least one non-empty GPU name pattern such as '*H100*'")
         return value
 
 
 class RequiredFlag(_Model):
-    """A flag (or environment variable) the model needs to serve correctly, and why."""
+    """A flag (or environment variable) the model needs to serve correctly, and why; or, with `refuse`, a
+    launch that cannot work where the requirement applies (no flag fixes it)."""
 
     flag: str | None = None
     """The flag as you would type it after `vllm serve`, e.g. `--max-num-seqs 512` or
@@ -98,6 +102,13 @@ class RequiredFlag(_Model):
     (`--gdn-prefill-backend triton`) or an environment assignment (`NAME=VALUE`)."""
     env: str | None = None
     """The requirement is an environment variable `NAME=VALUE` of the launch, instead of a flag."""
+    refuse: str | None = None
+    """Instead of a flag: where this requirement applies, the launch is wrong whatever its flags (an engine
+    release that does not know the architecture, hardware the model does not run on); the text says what is
+    wrong. With a failing severity such a launch is refused; a `refuse` whose scope cannot be decided here
+    (engine version unknown, no GPU information) is never a refusal: the check reports it as not evaluated."""
+    fix: str | None = None
+    """With `refuse`: what to do instead, in words (e.g. `install vLLM >= 0.11.0`)."""
     applies_when: AppliesWhen | None = None
     """Limits where the requirement applies (engine version, compute capability, GPU names)."""
 
@@ -139,14 +150,21 @@ class RequiredFlag(_Model):
 
     @model_validator(mode="after")
     def _flag_or_env(self) -> RequiredFlag:
-        if (self.flag is None) == (self.env is None):
-            raise ValueError("give exactly one of `flag` (serve flags) or `env` (NAME=VALUE)")
+        given = [name for name in ("flag", "env", "refuse") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `flag` (serve flags), `env` (NAME=VALUE) or `refuse` (what is wrong)")
+        if self.refuse is not None and (self.equivalents or self.match is not None):
+            raise ValueError("a `refuse` requirement has no `equivalents` or `match`: no flag satisfies it")
+        if self.fix is not None and self.refuse is None:
+            raise ValueError("`fix` goes with `refuse`; a flag's fix is the flag itself")
         return self
 
     @property
     def text(self) -> str:
-        """The requirement as written: the flag text, or the environment assignment."""
-        return self.flag if self.flag is not None else str(self.env)
+        """The requirement as written: the flag text, the environment assignment, or what is wrong."""
+        if self.flag is not None:
+            return self.flag
+        return str(self.env) if self.env is not None else str(self.refuse)
 
 
 class Champion(_Model):
@@ -164,6 +182,43 @@ class Champion(_Model):
     def _verdict(cls, value: str | None) -> str | None:
         if value is not None and not _VERDICT.match(value):
             raise ValueError(f"bad verdict {value!r}: write 'DRAFT <n>' or 'VERDICT <n>'")
+        return value
+
+
+class Option(_Model):
+    """Something a launch may turn on (an opt-in feature of a recipe, another variant): shown, never required."""
+
+    name: str
+    """Its name, e.g. `tool_calling` or `spec_decoding: mtp`."""
+    description: str | None = None
+    flag: str | None = None
+    """The flags that turn it on, as typed after `vllm serve`."""
+    env: list[str] = []
+    """Environment assignments (`NAME=VALUE`) it needs."""
+    default_on: bool = False
+    """On by default where it comes from (a recipe's command builder); still never required here."""
+    applies_when: AppliesWhen | None = None
+    """Where these flags are the ones to use (a feature may have other flags on other hardware)."""
+
+    @field_validator("name")
+    @classmethod
+    def _option_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("an option needs a name")
+        return value
+
+    @field_validator("flag")
+    @classmethod
+    def _option_flags(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_flags(value)
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _option_env(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_env(text)
         return value
 
 
@@ -192,6 +247,15 @@ class ModelEntry(_Model):
     """Cross-reference into `value-findings.yaml` (`<model> next_lever`): the GRIND half of closure."""
     notes: str | None = None
     """Free prose."""
+    source: str | None = None
+    """Where the entry comes from, when it was imported (`vllm-project/recipes models/Org/Name.yaml@<commit>`)."""
+    verified_hardware: list[str] = []
+    """Hardware the source says it was verified on (e.g. `h200`): shown, never required."""
+    vram_minimum_gb: float | None = None
+    """GPU memory the model needs in all, in GB (10^9 bytes). Compared with the total memory of the visible
+    GPUs: less is a warning (the memory plan decides whether it fits)."""
+    options: list[Option] = []
+    """What a launch may turn on (opt-in features, other variants): shown by `show`, never required."""
 
     @field_validator("model")
     @classmethod
@@ -219,11 +283,26 @@ class ModelEntry(_Model):
         return [self.model, *self.aliases]
 
 
+class LayerInfo(_Model):
+    """What a generated registry layer was made from (its file is regenerated, never edited by hand)."""
+
+    name: str
+    """The layer's name in every output, e.g. `recipes`."""
+    source: str
+    """What it was generated from, e.g. `vllm-project/recipes`."""
+    commit: str | None = None
+    """The source's commit, when known."""
+    generated_by: str | None = None
+    """The command that generated it."""
+
+
 class RegistryDocument(_Model):
     """A known-good registry file."""
 
     schema_id: Literal["known_good_config_v1"] = Field(default="known_good_config_v1", alias="schema")
     """Always `known_good_config_v1`."""
+    layer: LayerInfo | None = None
+    """Set in a generated layer (such as the recipes layer shipped with kgc-launch), absent in a registry."""
     models: list[ModelEntry] = []
     """The registered models, one entry per model (and engine)."""
 
@@ -249,11 +328,20 @@ def entry_from_plain(data: dict[str, Any]) -> ModelEntry:
             )
         )
     champion = data["champion"]
+    options = []
+    for option in data.get("options") or ():
+        scope = option["applies_when"]
+        options.append(
+            Option.model_construct(
+                **{**option, "applies_when": None if scope is None else AppliesWhen.model_construct(**scope)}
+            )
+        )
     return ModelEntry.model_construct(
         **{
             **data,
             "required_flags": flags,
             "champion": None if champion is None else Champion.model_construct(**champion),
+            "options": options,
         }
     )
 

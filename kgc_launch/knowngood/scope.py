@@ -44,6 +44,12 @@ def decide_scope(
             return ScopeDecision(False, because=f"{engine} {engine_version} is outside {scope.engine_version}")
         if verdict is None:
             undecided.append(_version_unknown(engine, engine_version, scope.engine_version))
+    if scope.not_gpus is not None:
+        verdict, detail = _gpus_excluded(scope.not_gpus, gpus)
+        if verdict is False:
+            return ScopeDecision(False, because=detail)
+        if verdict is None:
+            undecided.append(detail)
     if scope.compute_capability is not None or scope.gpus is not None:
         verdict, detail = _gpus_match(scope, gpus)
         if verdict is False:
@@ -80,6 +86,17 @@ def _gpus_match(scope: AppliesWhen, gpus: Sequence[Gpu] | None) -> tuple[bool | 
     if any(verdict is None for verdict in verdicts):
         return None, f"the compute capability of {names} is unknown, so {wanted} could not be checked"
     return False, f"the GPUs here ({names}) are not {wanted}"
+
+
+def _gpus_excluded(patterns: list[str], gpus: Sequence[Gpu] | None) -> tuple[bool | None, str]:
+    """(False, why) when a visible GPU matches an excluding pattern; None when there is no GPU information."""
+    wanted = "GPUs named " + " or ".join(f"`{pattern}`" for pattern in patterns)
+    if not gpus:
+        return None, f"there is no GPU information, so the exclusion of {wanted} could not be checked"
+    for name, _ in gpus:
+        if any(fnmatchcase(name.lower(), pattern.lower()) for pattern in patterns):
+            return False, f"the GPUs here ({name}) are excluded ({wanted})"
+    return True, ""
 
 
 def _gpu_matches(scope: AppliesWhen, name: str, capability: str | None) -> bool | None:
