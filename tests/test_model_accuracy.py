@@ -7,6 +7,7 @@ points that are excluded say why. The README's accuracy table is checked against
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def facts_of(point: dict[str, Any]) -> ModelFacts:
     name = point["config"].removesuffix(".json")
     facts = facts_from_config(config_fixture(name), source="directory", source_detail=point["config"])
     if point.get("weight_bytes"):
-        facts = facts.model_copy(update={"weight_bytes": point["weight_bytes"]})
+        facts = replace(facts, weight_bytes=point["weight_bytes"])
     return facts
 
 

@@ -143,6 +143,8 @@ def _plan(facts: ModelFacts, devices: list[Device], args: argparse.Namespace) ->
 
 
 def _document(facts: ModelFacts, inventory: Inventory, devices: list[Device], plan: MemoryPlan) -> dict[str, object]:
+    from kgc_launch.records import to_plain
+
     return {
         "model": {
             "id": facts.model_id,
@@ -156,7 +158,7 @@ def _document(facts: ModelFacts, inventory: Inventory, devices: list[Device], pl
             "source_detail": inventory.source_detail,
             "devices": [{"name": d.name, "memory_total_bytes": d.memory_total_bytes} for d in devices],
         },
-        "plan": plan.model_dump(mode="json"),
+        "plan": to_plain(plan),
     }
 
 

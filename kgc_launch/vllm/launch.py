@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,7 +129,7 @@ def _visible_under(inventory: Inventory, environ: Mapping[str, str]) -> Inventor
     visible = visible_devices(inventory.devices, environ).devices
     if [device.uuid for device in visible] == [device.uuid for device in inventory.visible]:
         return None
-    return inventory.model_copy(update={"visible": visible})
+    return replace(inventory, visible=visible)
 
 
 def vllm_platform(version: str | None, version_source: str, environ: Mapping[str, str]) -> str:
@@ -219,7 +220,7 @@ def _entries(args: ServeArgs, environ: Mapping[str, str]) -> list[RuntimeConfigE
 
 def _entry(key: str, value: str, source: RuntimeConfigSource) -> RuntimeConfigEntry:
     effects = infer_effects(key.upper().replace("-", "_"))
-    return RuntimeConfigEntry.model_construct(key=key, effective_value=value, source=source, affects=effects)
+    return RuntimeConfigEntry(key=key, effective_value=value, source=source, affects=effects)
 
 
 def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareCapabilities:
@@ -228,7 +229,7 @@ def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareC
 
     devices = inventory.visible
     if platform == "cpu" or not devices:
-        return HardwareCapabilities.model_construct(
+        return HardwareCapabilities(
             backend="cpu" if platform == "cpu" else "unknown",
             cuda_runtime=None,
             compute_capability=None,
@@ -244,7 +245,7 @@ def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareC
     major_minor = tuple(int(part) for part in capability.split(".")) if capability else (0, 0)
     dtypes = ["fp16", "fp32"] + (["bf16"] if major_minor >= (8, 0) else [])
     kv_dtypes = ["auto"] + (["fp8", "fp8_e4m3", "fp8_e5m2"] if major_minor >= (8, 9) else [])
-    return HardwareCapabilities.model_construct(
+    return HardwareCapabilities(
         backend="cuda",
         cuda_runtime=inventory.cuda_driver_version,
         compute_capability=capability,
@@ -260,4 +261,4 @@ def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareC
 def unknown_facts() -> ModelFacts:
     from kgc_launch.records import ModelCapabilities
 
-    return ModelFacts.model_construct(source="unknown", source_detail="", capabilities=ModelCapabilities.unknown())
+    return ModelFacts(source="unknown", source_detail="", capabilities=ModelCapabilities.unknown())
