@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
@@ -49,6 +50,27 @@ class _Serde:
         if self.kind == "str":
             return core_schema.str_schema(strict=True)
         return core_schema.bool_schema(strict=True)
+
+
+class Check:
+    """`Annotated` metadata: `check(value)` runs when pydantic validates the field, after its type (or
+    before, `before=True`); a ValueError is the field's error. Construction never runs it."""
+
+    __slots__ = ("before", "check")
+
+    def __init__(self, check: Callable[[Any], Any], *, before: bool = False) -> None:
+        self.check = check
+        self.before = before
+
+    def __repr__(self) -> str:
+        return f"Check({self.check.__name__}, before={self.before})"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        if self.before:
+            return core_schema.no_info_before_validator_function(self.check, handler(source))
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
 
 
 Usize = Annotated[int, _Serde("uint", 2**64 - 1)]

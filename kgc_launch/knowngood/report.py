@@ -9,6 +9,7 @@ from kgc_launch.knowngood.match import FixParts, spellings
 from kgc_launch.knowngood.registry import Found
 from kgc_launch.knowngood.schema import AppliesWhen
 from kgc_launch.knowngood.scope import Gpu, decide_scope
+from kgc_launch.records import to_plain
 
 FIX_LABEL = "add to the command (NAME=VALUE words go before the command, flags after it):"
 
@@ -92,7 +93,7 @@ def render_show_entry(
             fix.add(FixParts(env=dict([own.env])) if own.env else FixParts(options=dict(own.options)))
         flags.append(
             {
-                **requirement.model_dump(mode="json"),
+                **to_plain(requirement),
                 "applies_here": decision.applies,
                 "because": decision.because,
                 "applied_because": decision.applied_because,
