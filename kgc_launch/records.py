@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 from kgc_launch.runtime import RuntimeConfigEffect, RuntimeConfigSnapshot, ascii_lower
 
 if TYPE_CHECKING:
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter, ValidationError
 
 GIB = 1024 * 1024 * 1024
 M3_QWEN3_30B_A3B_INT4_PRESET = "m3_qwen3_30b_a3b_int4"
@@ -118,7 +118,7 @@ def from_plain(cls: type[_D], data: Any) -> _D:
 _MODEL_ERROR_TYPES = {"unexpected_keyword_argument": "extra_forbidden", "dataclass_type": "model_type"}
 
 
-def _as_model_errors(error: Any) -> Any:
+def _as_model_errors(error: ValidationError) -> ValidationError:
     from pydantic import ValidationError
 
     problems = error.errors(include_url=False)
@@ -127,10 +127,7 @@ def _as_model_errors(error: Any) -> Any:
     details: list[Any] = []
     for problem in problems:
         detail = {"type": _MODEL_ERROR_TYPES.get(problem["type"], problem["type"]), "loc": problem["loc"]}
-        detail["input"] = problem["input"]
-        if "ctx" in problem:
-            detail["ctx"] = problem["ctx"]
-        details.append(detail)
+        details.append({**detail, "input": problem["input"], **({"ctx": problem["ctx"]} if "ctx" in problem else {})})
     return ValidationError.from_exception_data(error.title, details)
 
 
