@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pydantic import ValidationError
 
@@ -63,3 +65,24 @@ def test_u64_sizes_up_to_the_rust_maximum_are_accepted() -> None:
     assert model.estimated_weight_bytes == 2**64 - 1
     with pytest.raises(ValidationError):
         from_plain(ModelCapabilities, {**plain, "estimated_weight_bytes": 2**64})
+
+
+def test_read_errors_keep_the_names_they_had_when_records_were_models() -> None:
+    plain = HardwareCapabilities.unknown().to_plain()
+    with pytest.raises(ValidationError) as error:
+        from_plain(HardwareCapabilities, {**plain, "compiled_features": {"cuda": True, "tpu": True}})
+    assert [(e["type"], e["loc"], e["msg"]) for e in error.value.errors()] == [
+        ("extra_forbidden", ("compiled_features", "tpu"), "Extra inputs are not permitted")
+    ]
+    with pytest.raises(ValidationError) as error:
+        from_plain(HardwareCapabilities, ["cuda"])
+    assert error.value.errors()[0]["type"] == "model_type"
+    assert error.value.errors()[0]["msg"] == "Input should be a valid dictionary or instance of HardwareCapabilities"
+
+
+def test_records_are_frozen_slotted_dataclasses() -> None:
+    hardware = HardwareCapabilities.unknown()
+    assert not hasattr(hardware, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hardware.backend = "cuda"  # type: ignore[misc]
+    assert dataclasses.replace(hardware, backend="cuda").backend == "cuda" and hardware.backend == "unknown"
