@@ -1,38 +1,89 @@
-"""The seed's capability records and decisions (ferrum `auto_config.rs`), as pydantic models.
+"""The seed's capability records and decisions (ferrum `auto_config.rs`), as plain dataclasses.
 
 Field names, field order and JSON spelling are ferrum's: `to_plain()` serializes in declaration order,
-which is serde's order, so artifacts match ferrum's bytes. Models defer their schema build: building
-fifteen validators costs about 100 ms on a small machine, and the launch path constructs records it
-already trusts instead of validating them.
+which is serde's order, so artifacts match ferrum's bytes. Defining and building records imports no
+pydantic: the launch path constructs records it already trusts. Where a record is read from a file or a
+document, `from_plain` has pydantic validate the same dataclasses (imported then, not before).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from typing import Annotated, Any, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from kgc_launch.runtime import RuntimeConfigEffect, RuntimeConfigSnapshot, ascii_lower
 from kgc_launch.units import GIB
 
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
+
 M3_QWEN3_30B_A3B_INT4_PRESET = "m3_qwen3_30b_a3b_int4"
 
-_R = TypeVar("_R", bound="Record")
+_D = TypeVar("_D")
 
-# serde's view of the Rust field types: no strings for numbers, no "yes" for a bool, no negative sizes.
-# (pydantic's lax mode would accept all three and silently convert them.)
-Usize = Annotated[int, Strict(), Field(ge=0, le=2**64 - 1)]
+
+class _Serde:
+    """`Annotated` metadata: serde's view of a Rust scalar type, for pydantic's validators only.
+
+    No strings for numbers, no "yes" for a bool, no negative sizes (pydantic's lax mode would accept all
+    three and silently convert them). pydantic asks for the schema only while it builds a validator, so
+    `pydantic_core` is imported then, never when the records are defined.
+    """
+
+    __slots__ = ("kind", "maximum")
+
+    def __init__(self, kind: str, maximum: int | None = None) -> None:
+        self.kind = kind
+        self.maximum = maximum
+
+    def __repr__(self) -> str:
+        return f"_Serde({self.kind!r}, {self.maximum!r})"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        if self.kind == "uint":
+            return core_schema.int_schema(strict=True, ge=0, le=self.maximum)
+        if self.kind == "str":
+            return core_schema.str_schema(strict=True)
+        return core_schema.bool_schema(strict=True)
+
+
+class Check:
+    """`Annotated` metadata: `check(value)` runs when pydantic validates the field, after its type (or
+    before, `before=True`); a ValueError is the field's error. Construction never runs it."""
+
+    __slots__ = ("before", "check")
+
+    def __init__(self, check: Callable[[Any], Any], *, before: bool = False) -> None:
+        self.check = check
+        self.before = before
+
+    def __repr__(self) -> str:
+        return f"Check({self.check.__name__}, before={self.before})"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        if self.before:
+            return core_schema.no_info_before_validator_function(self.check, handler(source))
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+
+Usize = Annotated[int, _Serde("uint", 2**64 - 1)]
 U64 = Usize
-U32 = Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)]
-Text = Annotated[str, Strict()]
-Flag = Annotated[bool, Strict()]
+U32 = Annotated[int, _Serde("uint", 2**32 - 1)]
+Text = Annotated[str, _Serde("str")]
+Flag = Annotated[bool, _Serde("bool")]
 
 
 def to_plain(value: Any) -> Any:
     """JSON-ready data in declaration order: records become dicts, enums their values."""
-    if isinstance(value, BaseModel):
-        return {name: to_plain(getattr(value, name)) for name in type(value).model_fields}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: to_plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (list, tuple)):
@@ -42,20 +93,58 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-class Record(BaseModel):
-    """Base of the ported records: strict about unknown fields, schema built on first validation."""
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
 
-    model_config = ConfigDict(extra="forbid", defer_build=True, frozen=False)
+
+def from_plain(cls: type[_D], data: Any) -> _D:
+    """`data` (parsed JSON) as a `cls` dataclass, validated by pydantic: raises `pydantic.ValidationError`.
+
+    Unknown keys are refused where the class says so (`__pydantic_config__`). Errors are reported as they
+    were when the records were pydantic models (`extra_forbidden`, `model_type`), so messages stay the same.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    try:
+        validated: _D = adapter.validate_python(data)
+    except ValidationError as error:
+        raise _as_model_errors(error) from None
+    return validated
+
+
+# A stdlib dataclass's validator names two problems differently from a model's; the rest are the same.
+_MODEL_ERROR_TYPES = {"unexpected_keyword_argument": "extra_forbidden", "dataclass_type": "model_type"}
+
+
+def _as_model_errors(error: ValidationError) -> ValidationError:
+    from pydantic import ValidationError
+
+    problems = error.errors(include_url=False)
+    if not any(problem["type"] in _MODEL_ERROR_TYPES for problem in problems):
+        return error
+    details: list[Any] = []
+    for problem in problems:
+        detail = {"type": _MODEL_ERROR_TYPES.get(problem["type"], problem["type"]), "loc": problem["loc"]}
+        details.append({**detail, "input": problem["input"], **({"ctx": problem["ctx"]} if "ctx" in problem else {})})
+    return ValidationError.from_exception_data(error.title, details)
+
+
+class Record:
+    """Base of the ported records: strict about unknown fields when one is read (`from_plain`)."""
+
+    __slots__ = ()
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
+    if TYPE_CHECKING:  # every subclass is a dataclass
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
     def to_plain(self) -> dict[str, Any]:
         plain: dict[str, Any] = to_plain(self)
         return plain
 
-    def copy_with(self: _R, **changes: Any) -> _R:
-        """A shallow copy with some fields replaced (Rust's struct update syntax)."""
-        return self.model_copy(update=changes)
 
-
+@dataclass(slots=True, frozen=True, kw_only=True)
 class MoeCapabilities(Record):
     num_experts: Usize
     """Routed experts per MoE layer."""
@@ -65,6 +154,7 @@ class MoeCapabilities(Record):
     """Hidden size of one expert's MLP."""
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class ModelCapabilities(Record):
     architecture: Text
     """`model_type` from config.json (e.g. `qwen3_moe`), or `unknown`."""
@@ -82,7 +172,7 @@ class ModelCapabilities(Record):
 
     @classmethod
     def unknown(cls) -> ModelCapabilities:
-        return cls.model_construct(
+        return cls(
             architecture="unknown",
             quantization=None,
             moe=None,
@@ -97,10 +187,10 @@ class ModelCapabilities(Record):
 
     @classmethod
     def qwen3_30b_a3b_gptq_int4(cls) -> ModelCapabilities:
-        return cls.model_construct(
+        return cls(
             architecture="qwen3_moe",
             quantization="gptq_int4",
-            moe=MoeCapabilities.model_construct(num_experts=128, experts_per_token=8, moe_intermediate_size=768),
+            moe=MoeCapabilities(num_experts=128, experts_per_token=8, moe_intermediate_size=768),
             max_context_len=40960,
             num_hidden_layers=48,
             head_dim=128,
@@ -112,6 +202,7 @@ class ModelCapabilities(Record):
         )
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class CompiledKernelFeatures(Record):
     """Cargo features a ferrum binary was built with. A launcher cannot see them; operators declare them."""
 
@@ -125,11 +216,11 @@ class CompiledKernelFeatures(Record):
 
     @classmethod
     def default(cls) -> CompiledKernelFeatures:
-        return cls.model_construct()  # every feature off: the field defaults
+        return cls()  # every feature off: the field defaults
 
     @classmethod
     def m3_fast_path_without_fa2(cls) -> CompiledKernelFeatures:
-        return cls.model_construct(
+        return cls(
             cuda=True,
             vllm_paged_attn=True,
             vllm_moe_marlin=True,
@@ -141,9 +232,10 @@ class CompiledKernelFeatures(Record):
 
     @classmethod
     def m3_fast_path_with_source_fa2(cls) -> CompiledKernelFeatures:
-        return cls.m3_fast_path_without_fa2().copy_with(fa2_source=True)
+        return dataclasses.replace(cls.m3_fast_path_without_fa2(), fa2_source=True)
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class HardwareCapabilities(Record):
     backend: Text
     """`cuda`, `metal`, `cpu` or `unknown`."""
@@ -159,7 +251,7 @@ class HardwareCapabilities(Record):
 
     @classmethod
     def unknown(cls) -> HardwareCapabilities:
-        return cls.model_construct(
+        return cls(
             backend="unknown",
             cuda_runtime=None,
             compute_capability=None,
@@ -173,7 +265,7 @@ class HardwareCapabilities(Record):
 
     @classmethod
     def rtx4090_cuda(cls, features: CompiledKernelFeatures) -> HardwareCapabilities:
-        return cls.model_construct(
+        return cls(
             backend="cuda",
             cuda_runtime=None,
             compute_capability="8.9",
@@ -203,6 +295,7 @@ def vram_default_max_sequences(vram_bytes: int) -> int:
     return 4
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class WorkloadProfile(Record):
     preset: Text | None = None
     serving_mode: Text
@@ -213,7 +306,7 @@ class WorkloadProfile(Record):
 
     @classmethod
     def serving_default(cls) -> WorkloadProfile:
-        return cls.model_construct(
+        return cls(
             preset=None,
             serving_mode="openai_chat",
             target_concurrency=1,
@@ -227,12 +320,12 @@ class WorkloadProfile(Record):
         profile = cls.serving_default()
         if ascii_lower(hardware.backend) in ("cuda", "metal"):  # eq_ignore_ascii_case
             budget = 4 if hardware.vram_bytes is None else vram_default_max_sequences(hardware.vram_bytes)
-            profile.target_concurrency = max(budget, 1)
+            profile = dataclasses.replace(profile, target_concurrency=max(budget, 1))
         return profile
 
     @classmethod
     def m3_qwen3_30b_a3b_int4(cls) -> WorkloadProfile:
-        return cls.model_construct(
+        return cls(
             preset=M3_QWEN3_30B_A3B_INT4_PRESET,
             serving_mode="bench_serve",
             target_concurrency=32,
@@ -260,11 +353,13 @@ class AutoConfigSource(str, enum.Enum):
     COMPILED_FEATURE = "compiled_feature"
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class RejectedCandidate(Record):
     value: str
     reason: str
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class AutoConfigDecision(Record):
     """One choice the resolver made: what was selected, from what, why the rest was rejected."""
 
@@ -278,6 +373,7 @@ class AutoConfigDecision(Record):
     affects: list[RuntimeConfigEffect]
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class ResolvedFerrumConfig(Record):
     schema_version: int = 1
     preset: str | None = None

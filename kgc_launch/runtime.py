@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 FERRUM_PREFIX = "FERRUM_"
 
@@ -70,8 +70,9 @@ def infer_effects(key: str) -> list[RuntimeConfigEffect]:
     return sorted(effects, key=lambda effect: effect.rank)
 
 
-class RuntimeConfigEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+@dataclass(slots=True, frozen=True, kw_only=True)
+class RuntimeConfigEntry:
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
     key: str
     effective_value: str
@@ -81,15 +82,16 @@ class RuntimeConfigEntry(BaseModel):
 
     @classmethod
     def new(cls, key: str, effective_value: str, source: RuntimeConfigSource) -> RuntimeConfigEntry:
-        return cls.model_construct(key=key, effective_value=effective_value, source=source, affects=infer_effects(key))
+        return cls(key=key, effective_value=effective_value, source=source, affects=infer_effects(key))
 
 
-class RuntimeConfigSnapshot(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class RuntimeConfigSnapshot:
     """Effective runtime entries, sorted by key (byte order)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
-    entries: list[RuntimeConfigEntry] = []
+    entries: list[RuntimeConfigEntry] = field(default_factory=list)
 
     @classmethod
     def from_env_vars(cls, variables: Iterable[tuple[str, str]]) -> RuntimeConfigSnapshot:
@@ -103,7 +105,7 @@ class RuntimeConfigSnapshot(BaseModel):
     @classmethod
     def from_entries(cls, entries: Iterable[RuntimeConfigEntry]) -> RuntimeConfigSnapshot:
         by_key = {entry.key: entry for entry in entries}
-        return cls.model_construct(entries=[by_key[key] for key in sorted(by_key, key=_byte_order)])
+        return cls(entries=[by_key[key] for key in sorted(by_key, key=_byte_order)])
 
     @classmethod
     def from_sources(cls, sources: Mapping[RuntimeConfigSource, Mapping[str, str]]) -> RuntimeConfigSnapshot:

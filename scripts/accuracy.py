@@ -17,7 +17,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def facts_of(point: dict[str, Any]) -> ModelFacts:
     name = point["config"].removesuffix(".json")
     facts = facts_from_config(config_fixture(name), source="directory", source_detail=point["config"])
     if point.get("weight_bytes"):
-        facts = facts.model_copy(update={"weight_bytes": point["weight_bytes"]})
+        facts = replace(facts, weight_bytes=point["weight_bytes"])
     return facts
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from kgc_launch.hardware.inventory import Device, Inventory
@@ -39,7 +40,7 @@ def model_facts(**overrides: Any) -> ModelFacts:
         "notes": [],
     }
     fields.update(overrides)
-    return ModelFacts.model_construct(**fields)
+    return ModelFacts(**fields)
 
 
 def llama_8b() -> ModelFacts:
@@ -84,7 +85,7 @@ def tiny_head16_model() -> ModelFacts:
 
 
 def unknown_model() -> ModelFacts:
-    return ModelFacts.model_construct(source="unknown", capabilities=ModelCapabilities.unknown())
+    return ModelFacts(source="unknown", capabilities=ModelCapabilities.unknown())
 
 
 def memory_plan(*, fits: bool, max_model_len: int = 131072, largest: int | None = None, **overrides: Any) -> MemoryPlan:
@@ -102,17 +103,17 @@ def memory_plan(*, fits: bool, max_model_len: int = 131072, largest: int | None 
         "largest_fitting_max_model_len": largest,
     }
     fields.update(overrides)
-    return MemoryPlan.model_construct(**fields)
+    return MemoryPlan(**fields)
 
 
 def with_free_memory(inventory: Inventory, free_bytes: int | None) -> Inventory:
     """The same inventory with a live free-memory reading on every visible device."""
-    visible = [device.model_copy(update={"memory_free_bytes": free_bytes}) for device in inventory.visible]
-    return inventory.model_copy(update={"visible": visible, "devices": visible})
+    visible = [replace(device, memory_free_bytes=free_bytes) for device in inventory.visible]
+    return replace(inventory, visible=visible, devices=visible)
 
 
 def probed_inventory(devices: list[Device], *, visible: list[Device] | None = None) -> Inventory:
-    return Inventory.model_construct(
+    return Inventory(
         source="nvml",
         source_detail="NVML",
         driver_version=None,
@@ -125,7 +126,7 @@ def probed_inventory(devices: list[Device], *, visible: list[Device] | None = No
 
 
 def no_inventory() -> Inventory:
-    return Inventory.model_construct(
+    return Inventory(
         source="none",
         source_detail="",
         driver_version=None,

@@ -8,7 +8,7 @@ from kgc_launch.ferrum.hardware import ferrum_hardware_capabilities
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.hardware.presets import inventory_from_preset
 from kgc_launch.hardware.probe import probe_gpus
-from kgc_launch.records import CompiledKernelFeatures, HardwareCapabilities
+from kgc_launch.records import CompiledKernelFeatures, HardwareCapabilities, from_plain
 from testing.nvml_scenarios import scenario, write_scenario
 
 # ferrum's own record for an RTX 4090, from a real run: sizzlecar/ferrum-infer-rs, docs/bench/
@@ -33,7 +33,7 @@ FERRUM_RTX4090 = {
         "fa2_direct_ffi": True,
     },
 }
-FEATURES = CompiledKernelFeatures.model_validate(FERRUM_RTX4090["compiled_features"])
+FEATURES = from_plain(CompiledKernelFeatures, FERRUM_RTX4090["compiled_features"])
 
 
 def test_an_rtx_4090_reproduces_what_ferrum_reports(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Tests after the `# --- beyond the seed` line cover behaviour the Rust tests do n
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -23,6 +24,7 @@ from kgc_launch.records import (
     ModelCapabilities,
     ResolvedFerrumConfig,
     WorkloadProfile,
+    from_plain,
     vram_default_max_sequences,
 )
 from kgc_launch.runtime import (
@@ -41,13 +43,11 @@ def snapshot(vars: Vars) -> RuntimeConfigSnapshot:
 
 def snapshot_with_sources(vars: list[tuple[str, str, RuntimeConfigSource]]) -> RuntimeConfigSnapshot:
     entries = [
-        RuntimeConfigEntry.model_construct(
-            key=key, effective_value=value, source=source, affects=[RuntimeConfigEffect.PERFORMANCE]
-        )
+        RuntimeConfigEntry(key=key, effective_value=value, source=source, affects=[RuntimeConfigEffect.PERFORMANCE])
         for key, value, source in vars
     ]
     entries.sort(key=lambda entry: entry.key)
-    return RuntimeConfigSnapshot.model_construct(entries=entries)
+    return RuntimeConfigSnapshot(entries=entries)
 
 
 def m3(vars: Vars, features: CompiledKernelFeatures) -> FerrumConfigBuilder:
@@ -84,8 +84,12 @@ def expect_invalid_key_with_hardware(vars: Vars, key: str, hardware: HardwareCap
 
 
 def cpu_hardware_with_features(features: CompiledKernelFeatures) -> HardwareCapabilities:
-    return HardwareCapabilities.unknown().copy_with(
-        backend="cpu", supported_dtypes=["fp32"], supported_kv_dtypes=["fp16"], compiled_features=features
+    return replace(
+        HardwareCapabilities.unknown(),
+        backend="cpu",
+        supported_dtypes=["fp32"],
+        supported_kv_dtypes=["fp16"],
+        compiled_features=features,
     )
 
 
@@ -139,16 +143,15 @@ def test_hardware_incompatible_attention_and_sampling_overrides_are_rejected() -
     expect_invalid_key_with_hardware([("FERRUM_FA2_SOURCE", "1")], "FERRUM_FA2_SOURCE", cpu)
 
     old_cuda = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_with_source_fa2())
-    old_cuda.compute_capability = "7.5"
+    old_cuda = replace(old_cuda, compute_capability="7.5")
     expect_invalid_key_with_hardware([("FERRUM_FA2_SOURCE", "1")], "FERRUM_FA2_SOURCE", old_cuda)
 
 
 def test_hardware_capacity_sizes_default_sequence_budget_without_overriding_user_values() -> None:
     small_gpu = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_without_fa2())
-    small_gpu.sm_count = 16
-    small_gpu.vram_bytes = 24 * 1024 * 1024 * 1024
+    small_gpu = replace(small_gpu, sm_count=16, vram_bytes=24 * 1024 * 1024 * 1024)
 
-    resolved = m3_with_hardware([], small_gpu.copy_with()).resolve()
+    resolved = m3_with_hardware([], replace(small_gpu)).resolve()
     max_sequences = find(resolved, "max_sequences")
     assert max_sequences.selected == "4"
     assert max_sequences.source == AutoConfigSource.HARDWARE_CAPABILITY
@@ -165,8 +168,7 @@ def test_hardware_capacity_sizes_default_sequence_budget_without_overriding_user
 
 def test_vram_capacity_caps_m3_default_sequence_budget() -> None:
     low_vram_gpu = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_without_fa2())
-    low_vram_gpu.sm_count = 128
-    low_vram_gpu.vram_bytes = 7 * 1024 * 1024 * 1024
+    low_vram_gpu = replace(low_vram_gpu, sm_count=128, vram_bytes=7 * 1024 * 1024 * 1024)
 
     resolved = m3_with_hardware([], low_vram_gpu).resolve()
     max_sequences = find(resolved, "max_sequences")
@@ -180,7 +182,7 @@ def test_memory_budget_keeps_rtx4090_m3_kv_blocks_but_caps_constrained_vram() ->
     assert find(resolved, "kv_block_count").source == AutoConfigSource.WORKLOAD_PRESET
 
     constrained = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_without_fa2())
-    constrained.vram_bytes = 20 * 1024 * 1024 * 1024
+    constrained = replace(constrained, vram_bytes=20 * 1024 * 1024 * 1024)
     resolved = m3_with_hardware([], constrained).resolve()
     assert find(resolved, "kv_block_count").selected == "2"
     assert find(resolved, "kv_block_count").source == AutoConfigSource.HARDWARE_CAPABILITY
@@ -217,7 +219,7 @@ def test_accelerator_serving_default_uses_hardware_concurrency_budget() -> None:
 
 
 def test_cpu_serving_default_keeps_single_sequence_budget() -> None:
-    hardware = HardwareCapabilities.unknown().copy_with(backend="cpu", supported_dtypes=["fp32"])
+    hardware = replace(HardwareCapabilities.unknown(), backend="cpu", supported_dtypes=["fp32"])
     workload = WorkloadProfile.serving_default_for_hardware(hardware)
     assert workload.target_concurrency == 1
 
@@ -267,7 +269,7 @@ def test_requested_max_model_len_is_optional_and_reflected_when_valid() -> None:
 
 def test_graph_enabled_with_graph_unsafe_moe_is_rejected() -> None:
     model = ModelCapabilities.qwen3_30b_a3b_gptq_int4()
-    model.graph_safe_moe = False
+    model = replace(model, graph_safe_moe=False)
     with pytest.raises(AutoConfigError) as error:
         (
             FerrumConfigBuilder.new(snapshot([("FERRUM_MOE_GRAPH", "1")]))
@@ -377,9 +379,9 @@ def test_auto_config_artifacts_match_locked_schema_shape() -> None:
     assert effective["workload_profile"]["priority"] == "throughput"
 
     trace = decision_trace_jsonl(resolved.decisions)
-    trace_decisions = [AutoConfigDecision.model_validate_json(line) for line in trace.splitlines()]
+    trace_decisions = [from_plain(AutoConfigDecision, json.loads(line)) for line in trace.splitlines()]
     assert trace_decisions == resolved.decisions
-    assert [AutoConfigDecision.model_validate(item) for item in effective["decisions"]] == trace_decisions
+    assert [from_plain(AutoConfigDecision, item) for item in effective["decisions"]] == trace_decisions
 
     for decision in trace_decisions:
         assert decision.schema_version == 1
@@ -412,7 +414,7 @@ def test_override_errors_carry_ferrums_text_and_a_hint() -> None:
 
 
 def test_unsupported_combination_text() -> None:
-    features = CompiledKernelFeatures.m3_fast_path_with_source_fa2().copy_with(fa2_direct_ffi=True)
+    features = replace(CompiledKernelFeatures.m3_fast_path_with_source_fa2(), fa2_direct_ffi=True)
     with pytest.raises(UnsupportedCombination) as error:
         m3([("FERRUM_FA2_SOURCE", "1"), ("FERRUM_FA2_DIRECT_FFI_SHIM", "/opt/shim.so")], features).resolve()
     assert str(error.value) == (
@@ -422,7 +424,7 @@ def test_unsupported_combination_text() -> None:
 
 
 def test_shim_turns_direct_ffi_on_with_env_source_whatever_the_shims_source() -> None:
-    features = CompiledKernelFeatures.m3_fast_path_without_fa2().copy_with(fa2_direct_ffi=True)
+    features = replace(CompiledKernelFeatures.m3_fast_path_without_fa2(), fa2_direct_ffi=True)
     runtime = snapshot_with_sources([("FERRUM_FA2_DIRECT_FFI_SHIM", "/opt/shim.so", RuntimeConfigSource.CLI)])
     builder = FerrumConfigBuilder.m3_qwen3_30b_a3b_int4(runtime)
     builder.hardware = HardwareCapabilities.rtx4090_cuda(features)
@@ -514,7 +516,7 @@ def test_duplicate_keys_read_first_for_values_and_last_for_the_scheduler() -> No
         RuntimeConfigEntry.new("FERRUM_SCHED_PREFILL_FIRST_UNTIL_ACTIVE", "1", RuntimeConfigSource.CLI),
         RuntimeConfigEntry.new("FERRUM_SCHED_PREFILL_FIRST_UNTIL_ACTIVE", "2", RuntimeConfigSource.ENV),
     ]
-    runtime = RuntimeConfigSnapshot.model_construct(entries=entries)
+    runtime = RuntimeConfigSnapshot(entries=entries)
     resolved = FerrumConfigBuilder.m3_qwen3_30b_a3b_int4(runtime).resolve()
     assert (find(resolved, "max_sequences").selected, find(resolved, "max_sequences").source) == (
         "8",
@@ -543,9 +545,9 @@ def test_unknown_hardware_without_preset_resolves_to_the_legacy_paths() -> None:
 
 def test_kv_blocks_keep_target_when_the_kv_size_overflows_u64() -> None:
     # checked_mul gives up on overflow, and the budget is then not applied (Rust: `_ => target`).
-    model = ModelCapabilities.qwen3_30b_a3b_gptq_int4().copy_with(num_hidden_layers=2**62)
+    model = replace(ModelCapabilities.qwen3_30b_a3b_gptq_int4(), num_hidden_layers=2**62)
     hardware = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_without_fa2())
-    hardware.vram_bytes = 20 * GIB  # would cap KV to 2 blocks if the budget were applied
+    hardware = replace(hardware, vram_bytes=20 * GIB)  # would cap KV to 2 blocks if the budget were applied
     builder = FerrumConfigBuilder.m3_qwen3_30b_a3b_int4(snapshot([])).with_model_capabilities(model)
     kv = find(builder.with_hardware_capabilities(hardware).resolve(), "kv_block_count")
     assert (kv.selected, kv.source) == ("2048", AutoConfigSource.WORKLOAD_PRESET)
@@ -577,15 +579,15 @@ def test_compute_capability_parser_follows_rust_parse(text: str, parsed: tuple[i
 
 def test_unparsable_compute_capability_does_not_block_fa2() -> None:
     hardware = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_with_source_fa2())
-    hardware.compute_capability = "N/A"  # Rust: only a known capability below 8.0 rejects FA2
+    hardware = replace(hardware, compute_capability="N/A")  # Rust: only a known capability below 8.0 rejects FA2
     resolved = m3_with_hardware([("FERRUM_FA2_SOURCE", "1")], hardware).resolve()
     assert find(resolved, "attention_prefill_mixed_backend").selected == "fa2_source"
 
 
 def test_dtype_check_lowercases_ascii_only() -> None:
     hardware = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_without_fa2())
-    hardware.supported_kv_dtypes = ["int8", "fp8\u00e4"]
-    m3_with_hardware([("FERRUM_KV_DTYPE", "INT8")], hardware.copy_with()).resolve()
+    hardware = replace(hardware, supported_kv_dtypes=["int8", "fp8\u00e4"])
+    m3_with_hardware([("FERRUM_KV_DTYPE", "INT8")], replace(hardware)).resolve()
     # `to_ascii_lowercase` leaves "\u00c4" alone, so it does not match "\u00e4" (`str.lower()` would).
     expect_invalid_key_with_hardware([("FERRUM_KV_DTYPE", "FP8\u00c4")], "FERRUM_KV_DTYPE", hardware)
 

@@ -15,6 +15,7 @@ from kgc_launch.hardware.cuda_driver import (
 )
 from kgc_launch.hardware.inventory import Device
 from kgc_launch.hardware.sm_count import fill_sm_counts
+from kgc_launch.records import from_plain
 
 UUID = bytes.fromhex("8932f937d72c4106c12f20bd9faed9f6")
 
@@ -97,7 +98,7 @@ def test_format_uuid() -> None:
 
 
 def _gpu(**fields: Any) -> Device:
-    return Device.model_validate({"index": 0, "name": "NVIDIA H100 80GB HBM3", **fields})
+    return from_plain(Device, {"index": 0, "name": "NVIDIA H100 80GB HBM3", **fields})
 
 
 UUID_TEXT = "8932f937-d72c-4106-c12f-20bd9faed9f6"

@@ -8,6 +8,7 @@ import pytest
 from kgc_launch.errors import InputError, UsageError
 from kgc_launch.hardware.presets import inventory_from_preset, preset_names
 from kgc_launch.hardware.select import hardware_from_spec
+from kgc_launch.records import to_plain
 
 GIB = 1024**3
 
@@ -49,7 +50,7 @@ def test_unknown_preset_lists_the_known_ones() -> None:
 
 def test_inventory_file_round_trips(tmp_path: Path) -> None:
     saved = tmp_path / "node.json"
-    saved.write_text(json.dumps(inventory_from_preset("2xL4").model_dump(mode="json")))
+    saved.write_text(json.dumps(to_plain(inventory_from_preset("2xL4"))))
     loaded = hardware_from_spec(str(saved))
     assert loaded.source == "file" and loaded.source_detail == str(saved)
     assert [d.name for d in loaded.visible] == ["NVIDIA L4", "NVIDIA L4"]

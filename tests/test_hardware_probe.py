@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from kgc_launch.errors import HardwareProbeError, InputError
 from kgc_launch.hardware import fake_nvml, probe
 from kgc_launch.hardware.probe import FAKE_NVML_ENV, probe_gpus
 from kgc_launch.hardware.select import select_hardware
-from kgc_launch.records import HardwareCapabilities
+from kgc_launch.records import HardwareCapabilities, from_plain
 from testing.nvml_scenarios import BENCHMARK_FILE, SCENARIOS, write_scenario
 
 
@@ -98,7 +99,7 @@ def test_a_hardware_capabilities_file_is_kept_as_is(tmp_path: Path) -> None:
     path.write_text(json.dumps(record))
     inventory = select_hardware(str(path), {})
     assert inventory.source == "file" and "HardwareCapabilities" in inventory.source_detail
-    assert inventory.hardware_capabilities == HardwareCapabilities.model_validate(record)
+    assert inventory.hardware_capabilities == from_plain(HardwareCapabilities, record)
     (device,) = inventory.visible
     assert (device.compute_capability, device.memory_total_bytes, device.sm_count) == (
         "8.9",
@@ -110,7 +111,7 @@ def test_a_hardware_capabilities_file_is_kept_as_is(tmp_path: Path) -> None:
 
 def test_a_cpu_hardware_capabilities_file_has_no_devices(tmp_path: Path) -> None:
     path = tmp_path / "cpu.json"
-    path.write_text(json.dumps(HardwareCapabilities.unknown().copy_with(backend="cpu").to_plain()))
+    path.write_text(json.dumps(replace(HardwareCapabilities.unknown(), backend="cpu").to_plain()))
     inventory = select_hardware(str(path), {})
     assert inventory.devices == [] and inventory.hardware_capabilities is not None
 

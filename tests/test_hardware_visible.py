@@ -4,6 +4,7 @@ import pytest
 
 from kgc_launch.hardware.inventory import Device, MigSlice
 from kgc_launch.hardware.visible import normalize_bus_id, visible_devices
+from kgc_launch.records import from_plain
 
 
 def _uuid(number: int, prefix: str = "GPU") -> str:
@@ -11,7 +12,8 @@ def _uuid(number: int, prefix: str = "GPU") -> str:
 
 
 def gpu(index: int, name: str = "NVIDIA H100 80GB HBM3", cc: str = "9.0", sms: int = 132, **extra: object) -> Device:
-    return Device.model_validate(
+    return from_plain(
+        Device,
         {
             "index": index,
             "uuid": _uuid(index),
@@ -21,7 +23,7 @@ def gpu(index: int, name: str = "NVIDIA H100 80GB HBM3", cc: str = "9.0", sms: i
             "sm_count": sms,
             "mig_enabled": False,
             **extra,
-        }
+        },
     )
 
 

@@ -980,7 +980,9 @@ _RAW_VALUES = st.one_of(
 
 
 def _record(cls: Any, data: dict[str, Any]) -> Any:
-    return cls.model_validate(data)  # valid by construction: a strategy bug fails here, loudly
+    from kgc_launch.records import from_plain
+
+    return from_plain(cls, data)  # valid by construction: a strategy bug fails here, loudly
 
 
 @st.composite

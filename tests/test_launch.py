@@ -361,3 +361,41 @@ def test_the_cpu_build_is_recognised_as_vllm_recognises_it(
         assert code == 78 and head_size and "head_dim is 16" in head_size[0]["message"]
     else:
         assert not head_size
+
+
+# Imported only where an input needs them: pydantic to validate a file, ruamel to read YAML, packaging to
+# evaluate a version specifier. A launch on a preset with a cached registry needs none of them.
+HEAVY_PACKAGES = frozenset({"pydantic", "pydantic_core", "annotated_types", "typing_inspection", "ruamel", "packaging"})
+
+
+def _imported_packages(importtime_stderr: str) -> set[str]:
+    """Top-level packages of the modules `python -X importtime` reported: every import up to the exec."""
+    return {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in importtime_stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_a_launch_imports_no_pydantic_ruamel_or_packaging(tmp_path: Path, engine_bin: Path) -> None:
+    ferrum = ["--ferrum-features", "cuda,vllm-moe-marlin", "ferrum", "serve", "Qwen/Qwen3-30B-A3B"]
+    launches = {
+        "vllm exec": (["--hardware", "H100", "vllm", "serve", LLAMA_8B], 0),
+        "vllm dry run": (["--dry-run", "--json", "--hardware", "H100", "vllm", "serve", LLAMA_8B], 0),
+        "vllm refusal": (["--hardware", "2xH100", "vllm", "serve", LLAMA_70B, "-tp", "4"], 78),
+        "ferrum exec": (["--hardware", "RTX4090", "--workload", "m3_qwen3_30b_a3b_int4", *ferrum], 0),
+    }
+    first = run_launcher(["--quiet", "--hardware", "H100", "vllm", "serve", LLAMA_8B], tmp_path)
+    assert first.returncode == 0, first.stderr  # this one validated the registry and cached it
+    for name, (argv, exit_code) in launches.items():
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "kgc_launch", "--quiet", *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == exit_code, f"{name}: {done.stderr[-2000:]}"
+        imported = _imported_packages(done.stderr)
+        assert "kgc_launch" in imported and "json" in imported, name  # the report covers the launcher's imports
+        assert imported.isdisjoint(HEAVY_PACKAGES), f"{name} imported {sorted(imported & HEAVY_PACKAGES)}"

@@ -9,6 +9,7 @@ import pytest
 
 from kgc_launch import cli
 from kgc_launch.hardware.presets import inventory_from_preset
+from kgc_launch.records import to_plain
 from testing.model_files import config_fixture, make_hf_snapshot, write_model_dir
 
 
@@ -120,7 +121,7 @@ def test_fit_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_fit_reads_a_hardware_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     saved = tmp_path / "node.json"
-    saved.write_text(json.dumps(inventory_from_preset("4xA100-80GB").model_dump(mode="json")))
+    saved.write_text(json.dumps(to_plain(inventory_from_preset("4xA100-80GB"))))
     code, out, _ = run(["fit", "Qwen/Qwen3-32B", "--hardware", str(saved), "-tp", "4", "--json"], capsys)
     assert code == 0
     plan = json.loads(out)["plan"]

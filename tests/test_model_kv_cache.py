@@ -65,6 +65,6 @@ def test_pipeline_stages_hold_a_share_of_the_layers() -> None:
 
 
 def test_unknown_layers_cannot_be_sized() -> None:
-    unknown = ModelFacts.model_construct(source="unknown", capabilities=ModelCapabilities.unknown())
+    unknown = ModelFacts(source="unknown", capabilities=ModelCapabilities.unknown())
     with pytest.raises(InputError, match="num_hidden_layers"):
         kv_layout(unknown)

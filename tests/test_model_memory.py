@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kgc_launch.model.config_json import facts_from_config
@@ -16,7 +18,7 @@ def model(**changes: object) -> ModelFacts:
     """Llama-3.1-8B's shape with 262144 positions and 16 GiB of weights."""
     config = config_fixture("llama-3.1-8b-instruct") | {"max_position_embeddings": 262144} | changes
     facts = facts_from_config(config, source="directory", source_detail="test")
-    return facts.model_copy(update={"weight_bytes": 16 * GIB, "weight_bytes_source": "safetensors_index"})
+    return replace(facts, weight_bytes=16 * GIB, weight_bytes_source="safetensors_index")
 
 
 def plan(**overrides: object) -> MemoryPlan:

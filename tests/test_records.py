@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pydantic import ValidationError
 
@@ -10,6 +12,7 @@ from kgc_launch.records import (
     ModelCapabilities,
     WorkloadPriority,
     WorkloadProfile,
+    from_plain,
 )
 
 
@@ -25,7 +28,7 @@ def test_records_serialize_in_serde_field_order() -> None:
 
 def test_constructed_records_validate_as_their_own_json() -> None:
     hardware = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.m3_fast_path_with_source_fa2())
-    again = HardwareCapabilities.model_validate(hardware.to_plain())
+    again = from_plain(HardwareCapabilities, hardware.to_plain())
     assert again == hardware
     assert again.compiled_features.fa2_source is True
     assert CompiledKernelFeatures.default().to_plain() == CompiledKernelFeatures().to_plain()
@@ -52,13 +55,34 @@ def test_workload_enum_serializes_snake_case() -> None:
 def test_records_validate_as_serde_reads_the_rust_types(change: dict[str, object], field: str) -> None:
     plain = HardwareCapabilities.rtx4090_cuda(CompiledKernelFeatures.default()).to_plain()
     with pytest.raises(ValidationError) as error:
-        HardwareCapabilities.model_validate({**plain, **change})
+        from_plain(HardwareCapabilities, {**plain, **change})
     assert error.value.errors()[0]["loc"][0] == field
 
 
 def test_u64_sizes_up_to_the_rust_maximum_are_accepted() -> None:
     plain = ModelCapabilities.unknown().to_plain()
-    model = ModelCapabilities.model_validate({**plain, "estimated_weight_bytes": 2**64 - 1})
+    model = from_plain(ModelCapabilities, {**plain, "estimated_weight_bytes": 2**64 - 1})
     assert model.estimated_weight_bytes == 2**64 - 1
     with pytest.raises(ValidationError):
-        ModelCapabilities.model_validate({**plain, "estimated_weight_bytes": 2**64})
+        from_plain(ModelCapabilities, {**plain, "estimated_weight_bytes": 2**64})
+
+
+def test_read_errors_keep_the_names_they_had_when_records_were_models() -> None:
+    plain = HardwareCapabilities.unknown().to_plain()
+    with pytest.raises(ValidationError) as error:
+        from_plain(HardwareCapabilities, {**plain, "compiled_features": {"cuda": True, "tpu": True}})
+    assert [(e["type"], e["loc"], e["msg"]) for e in error.value.errors()] == [
+        ("extra_forbidden", ("compiled_features", "tpu"), "Extra inputs are not permitted")
+    ]
+    with pytest.raises(ValidationError) as error:
+        from_plain(HardwareCapabilities, ["cuda"])
+    assert error.value.errors()[0]["type"] == "model_type"
+    assert error.value.errors()[0]["msg"] == "Input should be a valid dictionary or instance of HardwareCapabilities"
+
+
+def test_records_are_frozen_slotted_dataclasses() -> None:
+    hardware = HardwareCapabilities.unknown()
+    assert not hasattr(hardware, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hardware.backend = "cuda"  # type: ignore[misc]
+    assert dataclasses.replace(hardware, backend="cuda").backend == "cuda" and hardware.backend == "unknown"

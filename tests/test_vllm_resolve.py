@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -252,19 +253,15 @@ def test_mig_uuid_in_cuda_visible_devices_is_refused() -> None:
 
 
 def test_gpu_uuid_maps_to_indices() -> None:
-    gpus = [
-        hardware_from_spec("H100").visible[0].model_copy(update={"index": i, "uuid": f"GPU-{i}aaa"}) for i in range(2)
-    ]
+    gpus = [replace(hardware_from_spec("H100").visible[0], index=i, uuid=f"GPU-{i}aaa") for i in range(2)]
     resolution = resolve([], probed_inventory(gpus), environ={"CUDA_VISIBLE_DEVICES": "GPU-1aaa"})
     assert problem(resolution, "cuda-visible-devices-uuid").fix == "CUDA_VISIBLE_DEVICES=1 CUDA_DEVICE_ORDER=PCI_BUS_ID"
 
 
 def test_mig_slice_warns_that_vllm_reads_the_parent() -> None:
-    parent = Device.model_construct(name="NVIDIA H100 80GB HBM3", uuid="GPU-p", memory_total_bytes=80 * GIB)
-    slice_ = (
-        hardware_from_spec("H100-SXM-1g.10gb")
-        .visible[0]
-        .model_copy(update={"mig": MigSlice.model_construct(parent_uuid="GPU-p", profile="1g.10gb")})
+    parent = Device(name="NVIDIA H100 80GB HBM3", uuid="GPU-p", memory_total_bytes=80 * GIB)
+    slice_ = replace(
+        hardware_from_spec("H100-SXM-1g.10gb").visible[0], mig=MigSlice(parent_uuid="GPU-p", profile="1g.10gb")
     )
     resolution = resolve([], probed_inventory([parent, slice_], visible=[slice_]))
     found = problem(resolution, "mig-slice-memory-read-as-parent")

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO, InputError, UsageError
@@ -137,7 +138,7 @@ def _plan(facts: ModelFacts, inventory: Inventory, devices: list[Device], args: 
         tokens.append("--enforce-eager")
     resolution = resolve_vllm(
         parse_serve_args(tokens),
-        inventory.model_copy(update={"visible": devices}),
+        replace(inventory, visible=devices),
         facts,
         environ={},
         engine_version=args.vllm_version,
@@ -159,6 +160,8 @@ _PLAN_FLAGS = (
 
 
 def _document(facts: ModelFacts, inventory: Inventory, devices: list[Device], plan: MemoryPlan) -> dict[str, object]:
+    from kgc_launch.records import to_plain
+
     return {
         "model": {
             "id": facts.model_id,
@@ -172,7 +175,7 @@ def _document(facts: ModelFacts, inventory: Inventory, devices: list[Device], pl
             "source_detail": inventory.source_detail,
             "devices": [{"name": d.name, "memory_total_bytes": d.memory_total_bytes} for d in devices],
         },
-        "plan": plan.model_dump(mode="json"),
+        "plan": to_plain(plan),
     }
 
 

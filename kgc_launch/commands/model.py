@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from kgc_launch.records import to_plain
@@ -56,9 +57,9 @@ def _document(facts: ModelFacts, per_token: dict[str, int] | None) -> dict[str, 
         "revision": facts.revision,
         "capabilities": facts.capabilities.to_plain(),
         "facts": {
-            name: to_plain(getattr(facts, name))
-            for name in type(facts).model_fields
-            if name not in ("capabilities", "provenance", "notes")
+            field.name: to_plain(getattr(facts, field.name))
+            for field in fields(facts)
+            if field.name not in ("capabilities", "provenance", "notes")
         },
         "provenance": facts.provenance,
         "kv_bytes_per_token": per_token,

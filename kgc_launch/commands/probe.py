@@ -19,7 +19,7 @@ from kgc_launch.ferrum.hardware import ferrum_hardware_capabilities
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.hardware.presets import preset_names
 from kgc_launch.hardware.select import select_hardware
-from kgc_launch.records import CompiledKernelFeatures, HardwareCapabilities
+from kgc_launch.records import CompiledKernelFeatures, HardwareCapabilities, to_plain
 from kgc_launch.units import GIB
 
 _SM_SOURCES = {
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def inventory_json(inventory: Inventory) -> dict[str, Any]:
-    plain: dict[str, Any] = inventory.model_dump(mode="json")
+    plain: dict[str, Any] = to_plain(inventory)
     return plain
 
 

@@ -13,7 +13,7 @@ names such an option cannot be decided here, and is said so (fail-closed) rather
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kgc_launch.deploy.report import Refusal
@@ -49,13 +49,11 @@ def launch_inventory(inventory: Inventory, gpus: int | None, nodes: int | None =
         gpus *= nodes
     if gpus is None or not visible or gpus == len(visible):
         return inventory
-    devices = [visible[index % len(visible)].model_copy(update={"index": index}) for index in range(gpus)]
+    devices = [replace(visible[index % len(visible)], index=index) for index in range(gpus)]
     names = sorted({device.name for device in devices})
     per_pod = f" over {nodes} pods" if nodes is not None else ""
     detail = f"{gpus} GPU{'s' if gpus != 1 else ''}{per_pod} ({', '.join(names) or 'none'}) as the manifest asks, of "
-    return inventory.model_copy(
-        update={"devices": devices, "visible": devices, "source_detail": detail + inventory.source_detail}
-    )
+    return replace(inventory, devices=devices, visible=devices, source_detail=detail + inventory.source_detail)
 
 
 def judge_engine(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from kgc_launch.records import (
     ModelCapabilities,
     ResolvedFerrumConfig,
     WorkloadProfile,
+    from_plain,
     to_plain,
 )
 from kgc_launch.runtime import RuntimeConfigSnapshot, RuntimeConfigSource
@@ -61,7 +62,7 @@ def compiled_features(names: list[str]) -> CompiledKernelFeatures:
                 hint=f"known: {', '.join(sorted(_FEATURES))}",
             )
         chosen[field] = True
-    return CompiledKernelFeatures.default().copy_with(**chosen)
+    return replace(CompiledKernelFeatures.default(), **chosen)
 
 
 def registry_args(tokens: list[str]) -> ServeArgs:
@@ -151,7 +152,7 @@ def resolve_ferrum_args(
         return FerrumResolution(runtime, resolve_ferrum(runtime, model, hardware, workload), None)
     except AutoConfigError as error:
         refusal = Finding("refuse", str(error), fix=error.hint, origin="ferrum-resolver")
-        resolved = ResolvedFerrumConfig.model_construct(
+        resolved = ResolvedFerrumConfig(
             schema_version=1,
             preset=workload.preset,
             runtime_config=runtime,
@@ -196,7 +197,7 @@ def _workload(spec: str | None, preset: str | None) -> WorkloadProfile:
 
     document = read_json_file(path, what="workload file")
     try:
-        return WorkloadProfile.model_validate(document)
+        return from_plain(WorkloadProfile, document)
     except ValidationError as error:
         raise input_error_from_validation(error, path=path) from None
 

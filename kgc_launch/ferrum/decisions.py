@@ -39,7 +39,7 @@ def decision(
     affects: list[RuntimeConfigEffect],
 ) -> AutoConfigDecision:
     """One decision record (trusted input: built without validation)."""
-    return AutoConfigDecision.model_construct(
+    return AutoConfigDecision(
         schema_version=1,
         selection=selection,
         selected=selected,
@@ -53,11 +53,7 @@ def decision(
 
 def rejected_except(selected: str, candidates: Sequence[tuple[str, str]]) -> list[RejectedCandidate]:
     """Every candidate but the selected one, each with its fixed rejection reason."""
-    return [
-        RejectedCandidate.model_construct(value=value, reason=reason)
-        for value, reason in candidates
-        if value != selected
-    ]
+    return [RejectedCandidate(value=value, reason=reason) for value, reason in candidates if value != selected]
 
 
 def attention_prefill_decision(

@@ -10,6 +10,8 @@ ferrum's does. The record keeps exactly the seed's shape; the inventory stays ne
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.records import CompiledKernelFeatures, HardwareCapabilities
@@ -39,14 +41,15 @@ def ferrum_hardware_capabilities(inventory: Inventory, features: CompiledKernelF
     backend = "cuda" if visible else "cpu"
     dtypes, kv_dtypes = FERRUM_DTYPES[backend]
     if backend == "cpu":
-        return HardwareCapabilities.unknown().copy_with(
+        return replace(
+            HardwareCapabilities.unknown(),
             backend="cpu",
             supported_dtypes=list(dtypes),
             supported_kv_dtypes=list(kv_dtypes),
             compiled_features=features,
         )
     capabilities = [_capability(device) for device in visible]
-    return HardwareCapabilities.model_construct(
+    return HardwareCapabilities(
         backend="cuda",
         cuda_runtime=inventory.cuda_driver_version,
         compute_capability=None if None in capabilities else _text(min(c for c in capabilities if c)),

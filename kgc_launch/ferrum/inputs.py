@@ -13,7 +13,7 @@ from typing import NamedTuple, TypeVar
 from kgc_launch.errors import InputError, UsageError
 from kgc_launch.ferrum.resolve import PRESETS
 from kgc_launch.json_input import input_error_from_validation, read_json_file
-from kgc_launch.records import HardwareCapabilities, ModelCapabilities, Record, WorkloadProfile
+from kgc_launch.records import HardwareCapabilities, ModelCapabilities, Record, WorkloadProfile, from_plain
 from kgc_launch.runtime import FERRUM_PREFIX, RuntimeConfigSnapshot, RuntimeConfigSource
 
 _R = TypeVar("_R", bound=Record)
@@ -25,7 +25,7 @@ def load_record_file(cls: type[_R], path: str | Path) -> _R:
 
     data = read_json_file(path, what=f"{cls.__name__} file")
     try:
-        return cls.model_validate(data)
+        return from_plain(cls, data)
     except ValidationError as error:
         hint = f"the file holds one {cls.__name__} object as JSON; see the README for its fields"
         raise input_error_from_validation(error, path=path, hint=hint) from None

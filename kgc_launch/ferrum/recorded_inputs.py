@@ -8,8 +8,8 @@ that serde requires but is missing, or a value of the wrong type, is an `InputEr
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass, field
-from typing import Any, TypeVar, Union, get_args, get_origin
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from kgc_launch.errors import InputError
 from kgc_launch.ferrum.document import EffectiveConfigDocument
@@ -20,6 +20,7 @@ from kgc_launch.records import (
     Record,
     WorkloadPriority,
     WorkloadProfile,
+    from_plain,
 )
 from kgc_launch.runtime import (
     RuntimeConfigEffect,
@@ -49,7 +50,7 @@ def recorded_inputs(document: EffectiveConfigDocument) -> RecordedInputs:
     records = document.records
     workload_raw = _known_priority(records["workload_profile"], ignored)
     return RecordedInputs(
-        runtime=RuntimeConfigSnapshot.model_construct(entries=[entry for entry in entries if entry is not None]),
+        runtime=RuntimeConfigSnapshot(entries=[entry for entry in entries if entry is not None]),
         model=_record(ModelCapabilities, records["model_capabilities"], "model_capabilities", document, ignored),
         hardware=_record(
             HardwareCapabilities, records["hardware_capabilities"], "hardware_capabilities", document, ignored
@@ -70,9 +71,7 @@ def _entry(raw: dict[str, Any], index: int, ignored: list[str]) -> RuntimeConfig
         ignored.append(f"{where}.affects: unknown effect(s) {', '.join(map(repr, unknown))} (not used to resolve)")
     # Kept exactly as recorded (order, duplicates): the resolver reads `affects` of no entry.
     affects = [_EFFECTS[name] for name in raw["affects"] if name in _EFFECTS]
-    return RuntimeConfigEntry.model_construct(
-        key=raw["key"], effective_value=raw["effective_value"], source=source, affects=affects
-    )
+    return RuntimeConfigEntry(key=raw["key"], effective_value=raw["effective_value"], source=source, affects=affects)
 
 
 def _known_priority(raw: dict[str, Any], ignored: list[str]) -> dict[str, Any]:
@@ -91,7 +90,7 @@ def _record(
 
     known = _known_fields(cls, raw, (section,), document.path, ignored)
     try:
-        return cls.model_validate(known)
+        return from_plain(cls, known)
     except ValidationError as error:
         raise input_error_from_validation(error, path=document.path, prefix=(section,)) from None
 
@@ -100,16 +99,18 @@ def _known_fields(cls: type[Record], raw: Any, where: tuple[str, ...], path: str
     """`raw` without the fields `cls` does not declare (listed as ignored), recursing into nested records."""
     if not isinstance(raw, dict):
         return raw  # validation will name the field and the type it wanted
+    annotations = get_type_hints(cls)
+    names = [declared.name for declared in fields(cls)]
     for name in raw:
-        if name not in cls.model_fields:
+        if name not in names:
             ignored.append(f"{field_path(*where, name)}: field unknown to this port (not used to resolve)")
     known: dict[str, Any] = {}
-    for name, info in cls.model_fields.items():
+    for name in names:
         if name not in raw:
-            if not _is_optional(info.annotation):
+            if not _is_optional(annotations[name]):
                 raise InputError("missing (ferrum always writes this field)", path=path, field=field_path(*where, name))
             continue
-        nested = _nested_record(info.annotation)
+        nested = _nested_record(annotations[name])
         value = raw[name]
         known[name] = value if nested is None else _known_fields(nested, value, (*where, name), path, ignored)
     return known

@@ -193,7 +193,7 @@ class FerrumConfigBuilder:
         decisions.append(d.prefix_cache_decision(prefix_cache))
         decisions.append(self._scheduler_decision())
         decisions.append(d.sampling_decision(greedy))
-        return ResolvedFerrumConfig.model_construct(
+        return ResolvedFerrumConfig(
             schema_version=1,
             preset=self.workload.preset,
             runtime_config=self.runtime_config,

@@ -7,9 +7,8 @@ reason: never 0, because 0 GiB of memory is a wrong fact, not a missing one.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 from kgc_launch.records import HardwareCapabilities
 
@@ -17,10 +16,14 @@ SmCountSource = Literal["cuda_driver", "mig_attributes", "table", "preset", "fil
 InventorySource = Literal["nvml", "preset", "file", "none"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+class _Model:
+    """Strict about unknown fields when read from a file (`records.from_plain`)."""
+
+    __slots__ = ()
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
 
+@dataclass(slots=True, kw_only=True)  # the probe fills it in field by field
 class MigSlice(_Model):
     """A MIG slice: a device of its own, carved out of a parent GPU."""
 
@@ -34,6 +37,7 @@ class MigSlice(_Model):
     """Profile name such as `1g.10gb`, when known."""
 
 
+@dataclass(slots=True, kw_only=True)  # the probe fills it in field by field
 class Device(_Model):
     """One device as the engine would address it: a full GPU or a MIG slice."""
 
@@ -58,10 +62,11 @@ class Device(_Model):
     """NVML reported the GPU as lost (fallen off the bus); its other fields are not to be trusted."""
     unreadable: str | None = None
     """Why NVML gave no usable handle for the device (e.g. `NoPermission`); such a device is never visible."""
-    unknown_fields: dict[str, str] = {}
+    unknown_fields: dict[str, str] = field(default_factory=dict)
     """Field name -> why it is unknown (e.g. `NotSupported`)."""
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class Inventory(_Model):
     """A node's GPUs and the devices an engine started here would use, in the engine's order."""
 
@@ -72,12 +77,12 @@ class Inventory(_Model):
     cuda_driver_version: str | None = None
     """e.g. `12.4`."""
     nvml_init_ms: float | None = None
-    unknown_fields: dict[str, str] = {}
+    unknown_fields: dict[str, str] = field(default_factory=dict)
     """Node-wide fields NVML could not read (`driver_version`, `cuda_driver_version`) -> why."""
-    devices: list[Device] = []
+    devices: list[Device] = field(default_factory=list)
     """Every device found, in NVML order."""
-    visible: list[Device] = []
+    visible: list[Device] = field(default_factory=list)
     """The devices the engine will see, in the engine's (CUDA's) order."""
-    warnings: list[str] = []
+    warnings: list[str] = field(default_factory=list)
     hardware_capabilities: HardwareCapabilities | None = None
     """Set only when the hardware came from a plain `HardwareCapabilities` file: ferrum uses it as is."""

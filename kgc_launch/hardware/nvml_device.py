@@ -25,7 +25,7 @@ def read_gpu(session: NvmlSession, index: int) -> tuple[list[Device], list[str]]
     capability = fields.get("compute_capability", "nvmlDeviceGetCudaComputeCapability")
     total, free, used = read_memory(fields)
     mig_mode = _mig_mode(fields)
-    device = Device.model_construct(
+    device = Device(
         index=index,
         uuid=uuid,
         name=name or UNKNOWN_NAME,
@@ -81,7 +81,7 @@ def bus_id_text(raw: bytes | str) -> str:
 
 
 def _unreadable_gpu(index: int, failed: NvmlCallFailed) -> Device:
-    return Device.model_construct(
+    return Device(
         index=index,
         uuid=None,
         name=UNKNOWN_NAME,

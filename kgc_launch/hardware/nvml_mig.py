@@ -51,7 +51,7 @@ def read_mig_slices(session: NvmlSession, parent_handle: Any, parent: Device) ->
 
 
 def _read_slice(session: NvmlSession, index_handle: Any, mig_index: int, parent: Device, warnings: list[str]) -> Device:
-    slice_info = MigSlice.model_construct(
+    slice_info = MigSlice(
         parent_uuid=parent.uuid, index=mig_index, gpu_instance_id=None, compute_instance_id=None, profile=None
     )
     uuid: str | None = None
@@ -93,7 +93,7 @@ def _slice(parent: Device, info: MigSlice, uuid: str | None, fields: FieldReads,
     for inherited in ("compute_capability", "pci_bus_id"):  # a slice has its parent's
         if getattr(parent, inherited) is None:
             unknown[inherited] = f"parent: {parent.unknown_fields.get(inherited, 'unknown')}"
-    return Device.model_construct(
+    return Device(
         index=parent.index,
         uuid=uuid,
         name=f"{parent.name} MIG slice",

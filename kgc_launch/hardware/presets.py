@@ -74,7 +74,7 @@ def inventory_from_preset(spec: str) -> Inventory:
     if count > 1024:
         raise UsageError(f"--hardware {spec!r}: {count} devices is not a node", hint="use at most 1024")
     devices = [_device(preset, index) for index in range(count)]
-    return Inventory.model_construct(
+    return Inventory(
         source="preset",
         source_detail=f"{count}x{preset['name']}" if count > 1 else preset["name"],
         driver_version=None,
@@ -89,10 +89,8 @@ def inventory_from_preset(spec: str) -> Inventory:
 def _device(preset: dict[str, Any], index: int) -> Device:
     mig = None
     if preset["mig_profile"]:
-        mig = MigSlice.model_construct(
-            parent_uuid=None, gpu_instance_id=None, compute_instance_id=None, profile=preset["mig_profile"]
-        )
-    return Device.model_construct(
+        mig = MigSlice(parent_uuid=None, gpu_instance_id=None, compute_instance_id=None, profile=preset["mig_profile"])
+    return Device(
         index=index,
         uuid=None,
         name=preset["device_name"],

@@ -55,7 +55,7 @@ def probe_library(
     try:
         reading = read_nvml(library)
     except NoNvidiaDriver as error:
-        return Inventory.model_construct(
+        return Inventory(
             source="none",
             source_detail=f"{simulated}: {error.message}" if simulated else error.message,
             devices=[],
@@ -67,7 +67,7 @@ def probe_library(
     cuda_reading = cuda() if cuda is not None and any(map(needs_sm_count, reading.devices)) else None
     fill_sm_counts(reading.devices, cuda_reading)
     visibility = visible_devices(reading.devices, environ)
-    return Inventory.model_construct(
+    return Inventory(
         source="nvml",
         source_detail=simulated or "NVML",
         driver_version=reading.driver_version,

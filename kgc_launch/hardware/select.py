@@ -8,17 +8,16 @@ A FILE is either an inventory (`kgc-launch probe --save FILE`) or a plain ferrum
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
 
 from kgc_launch.errors import InputError
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.hardware.presets import inventory_from_preset, is_preset_spec
-from kgc_launch.records import HardwareCapabilities
+from kgc_launch.records import HardwareCapabilities, from_plain
 
-_M = TypeVar("_M", bound=BaseModel)
+_M = TypeVar("_M")
 
 
 def select_hardware(spec: str | None, environ: Mapping[str, str], *, use_cuda_driver: bool = True) -> Inventory:
@@ -51,7 +50,7 @@ def inventory_from_file(path: Path) -> Inventory:
         record = _validated(HardwareCapabilities, document, path, "not a HardwareCapabilities record")
         return inventory_from_capabilities(record, path)
     inventory = _validated(Inventory, document, path, "not a hardware inventory")
-    return inventory.model_copy(update={"source": "file", "source_detail": str(path)})
+    return replace(inventory, source="file", source_detail=str(path))
 
 
 def inventory_from_capabilities(record: HardwareCapabilities, path: Path) -> Inventory:
@@ -67,7 +66,7 @@ def inventory_from_capabilities(record: HardwareCapabilities, path: Path) -> Inv
             "memory_used_bytes": False,
         }
         devices.append(
-            Device.model_construct(
+            Device(
                 name=f"GPU described by {path.name}",
                 compute_capability=record.compute_capability,
                 memory_total_bytes=record.vram_bytes,
@@ -76,7 +75,7 @@ def inventory_from_capabilities(record: HardwareCapabilities, path: Path) -> Inv
                 unknown_fields={field: missing for field, known in present.items() if not known},
             )
         )
-    return Inventory.model_construct(
+    return Inventory(
         source="file",
         source_detail=f"{path} (a HardwareCapabilities record, used as is)",
         devices=devices,
@@ -88,8 +87,10 @@ def inventory_from_capabilities(record: HardwareCapabilities, path: Path) -> Inv
 
 
 def _validated(model: type[_M], document: object, path: Path, what: str) -> _M:
+    from pydantic import ValidationError
+
     try:
-        return model.model_validate(document)
+        return from_plain(model, document)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or None

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kgc_launch.data import shipped_file
@@ -267,13 +267,12 @@ def merge_entries(upper: ModelEntry, lower: ModelEntry) -> tuple[ModelEntry, lis
             seen.add(id_key(model_id))
             aliases.append(model_id)
     update = {name: getattr(lower, name) for name in taken_fields if name not in ("options",)}
-    merged = upper.model_copy(
-        update={
-            **update,
-            "aliases": aliases,
-            "required_flags": [*upper.required_flags, *(lower.required_flags[n] for n in taken_flags)],
-            "options": [*upper.options, *lower_options],
-        }
+    merged = replace(
+        upper,
+        **update,
+        aliases=aliases,
+        required_flags=[*upper.required_flags, *(lower.required_flags[n] for n in taken_flags)],
+        options=[*upper.options, *lower_options],
     )
     return merged, taken_flags, taken_fields
 

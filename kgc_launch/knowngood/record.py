@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from kgc_launch.knowngood.load import REGISTRY_MAX_BYTES, load_text, prime_cache
 from kgc_launch.knowngood.registry import Registry, id_key
 from kgc_launch.knowngood.schema import SCHEMA_ID, ModelEntry, RequiredFlag, entry_to_plain
 from kgc_launch.knowngood.validate import validated_document
+from kgc_launch.records import from_plain
 from kgc_launch.yamlio import read_text_limited
 
 PIPE_FIELDS = ("flag", "match", "severity", "why", "affected", "evidence")
@@ -295,7 +296,7 @@ def new_entry(data: dict[str, Any]) -> ModelEntry:
     from pydantic import ValidationError
 
     try:
-        return ModelEntry.model_validate(data)
+        return from_plain(ModelEntry, data)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "entry"
@@ -313,10 +314,11 @@ def flag_from_json(text: str) -> dict[str, Any]:
         raise UsageError(f"--required-flag-json is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise UsageError("--required-flag-json must be a JSON object of required-flag fields")
-    unknown = set(data) - set(RequiredFlag.model_fields)
+    names = [declared.name for declared in fields(RequiredFlag)]
+    unknown = set(data) - set(names)
     if unknown:
         raise UsageError(
             f"--required-flag-json: unknown field(s) {', '.join(sorted(unknown))}",
-            hint=f"fields: {', '.join(RequiredFlag.model_fields)}",
+            hint=f"fields: {', '.join(names)}",
         )
     return data

@@ -12,6 +12,7 @@ from kgc_launch.knowngood.match import FixParts, spellings
 from kgc_launch.knowngood.registry import Found, Origin
 from kgc_launch.knowngood.schema import AppliesWhen, ModelEntry
 from kgc_launch.knowngood.scope import Gpu, decide_scope
+from kgc_launch.records import to_plain
 
 FIX_LABEL = "add to the command (NAME=VALUE words go before the command, flags after it):"
 
@@ -144,7 +145,7 @@ def render_show_entry(
             fix.add(FixParts(env=dict([own.env])) if own.env else FixParts(options=dict(own.options)))
         flags.append(
             {
-                **requirement.model_dump(mode="json"),
+                **to_plain(requirement),
                 "applies_here": decision.applies,
                 "because": decision.because,
                 "applied_because": decision.applied_because,
@@ -186,7 +187,7 @@ def _option_lines(
             lines.append(f"        {option.description}")
         if option.applies_when is not None:
             lines.append(f"        scope: {describe_scope(option.applies_when)}")
-        data.append({**option.model_dump(mode="json"), "layer": origin.layer, "source": origin.file})
+        data.append({**to_plain(option), "layer": origin.layer, "source": origin.file})
     return data
 
 

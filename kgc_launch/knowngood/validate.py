@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from kgc_launch.errors import InputError
 from kgc_launch.knowngood.parse import parse_located, parse_plain
 from kgc_launch.knowngood.registry import engine_key, id_key
 from kgc_launch.knowngood.schema import RegistryDocument
+from kgc_launch.records import from_plain
 from kgc_launch.yamlio import line_of
 
 Loc = tuple[str | int, ...]
@@ -48,8 +47,10 @@ def check_text(path: str | Path, text: str) -> tuple[RegistryDocument | None, li
         return None, [Problem(str(path), None, None, "the registry is empty: expected `schema:` and `models:`")]
     found: list[tuple[Loc, str]] = []
     document = None
+    from pydantic import ValidationError
+
     try:
-        document = RegistryDocument.model_validate(plain)
+        document = from_plain(RegistryDocument, plain)
     except ValidationError as error:
         found += [(tuple(detail["loc"]), _message(detail)) for detail in error.errors(include_url=False)]
     found += duplicate_ids(plain)

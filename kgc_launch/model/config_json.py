@@ -140,7 +140,7 @@ def facts_from_config(
     weight_bytes = estimate_weight_bytes(config, {**read.defaults, **read.text}, quant_config)
     if weight_bytes is not None:
         read.provenance["weight_bytes"] = "parameters counted from the architecture x bytes per parameter"
-    capabilities = ModelCapabilities.model_construct(
+    capabilities = ModelCapabilities(
         architecture=architecture,
         quantization=quantization,
         moe=moe,
@@ -157,7 +157,7 @@ def facts_from_config(
     read.provenance["graph_safe_moe"] = "not derivable from config.json (seed default: false)"
     if dtype_where:
         read.provenance["torch_dtype"] = dtype_where
-    return ModelFacts.model_construct(
+    return ModelFacts(
         model_id=model_id,
         source=source,
         source_detail=source_detail,
@@ -229,7 +229,7 @@ def _moe(read: _Reader) -> MoeCapabilities | None:
     if size is None:
         # Mixtral and gpt-oss name the expert MLP width `intermediate_size` (every layer is MoE).
         size = read.int("moe_intermediate_size", "intermediate_size")
-    return MoeCapabilities.model_construct(num_experts=experts, experts_per_token=per_token, moe_intermediate_size=size)
+    return MoeCapabilities(num_experts=experts, experts_per_token=per_token, moe_intermediate_size=size)
 
 
 class _LayerKinds:
@@ -303,7 +303,7 @@ def _linear_attention(read: _Reader) -> LinearAttentionFacts | None:
     if any(value is None for value in values):
         return None
     nk, nv, dk, dv, kernel = (int(value or 0) for value in values)
-    return LinearAttentionFacts.model_construct(
+    return LinearAttentionFacts(
         num_key_heads=nk, num_value_heads=nv, key_head_dim=dk, value_head_dim=dv, conv_kernel_dim=kernel
     )
 

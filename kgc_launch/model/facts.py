@@ -6,9 +6,8 @@ vLLM rules need beyond it. Nothing here is read from the network.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 from kgc_launch.records import ModelCapabilities
 
@@ -17,10 +16,14 @@ AttentionKind = Literal["mha", "gqa", "mla", "hybrid", "unknown"]
 WeightBytesSource = Literal["safetensors_index", "safetensors_files", "gguf", "catalog", "estimate", "unknown"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+class _Model:
+    """Strict about unknown fields when read from a file (`records.from_plain`)."""
+
+    __slots__ = ()
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class LinearAttentionFacts(_Model):
     """Linear-attention (gated delta net) layers of a hybrid model: a state per sequence, not per token.
 
@@ -34,6 +37,7 @@ class LinearAttentionFacts(_Model):
     conv_kernel_dim: int
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class ModelFacts(_Model):
     model_id: str | None = None
     """The id the model is known by (a Hub repo id), when one could be determined."""
@@ -65,7 +69,7 @@ class ModelFacts(_Model):
     """Layers whose cache stops growing at `sliding_window` tokens."""
     weight_bytes: int | None = None
     weight_bytes_source: WeightBytesSource = "unknown"
-    notes: list[str] = []
+    notes: list[str] = field(default_factory=list)
     revision: str | None = None
     """The snapshot revision (commit hash) read from an HF cache, when the facts came from one."""
     model_type: str | None = None
@@ -73,10 +77,11 @@ class ModelFacts(_Model):
     linear_attention_layers: int | None = None
     """Hybrid models: layers with a fixed per-sequence state instead of a KV cache."""
     linear_attention: LinearAttentionFacts | None = None
-    provenance: dict[str, str] = {}
+    provenance: dict[str, str] = field(default_factory=dict)
     """Fact name -> where it came from (`config.json: head_dim`, `hidden_size / num_attention_heads`, ...)."""
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class MemoryTerm(_Model):
     name: str
     bytes: int
@@ -84,6 +89,7 @@ class MemoryTerm(_Model):
     """What the term models and the vLLM code or measurement it comes from."""
 
 
+@dataclass(slots=True, frozen=True, kw_only=True)
 class MemoryPlan(_Model):
     """Per-GPU memory budget for a vLLM deployment and what it leaves for the KV cache."""
 
@@ -98,7 +104,7 @@ class MemoryPlan(_Model):
     kv_cache_dtype: str = "auto"
     kv_bytes_per_token: int
     """Per GPU, at max_model_len (sliding-window layers capped at their window)."""
-    terms: list[MemoryTerm] = []
+    terms: list[MemoryTerm] = field(default_factory=list)
     """Budget, then each subtraction, in order; what remains is the KV cache."""
     kv_cache_bytes: int
     kv_capacity_tokens: int
@@ -117,4 +123,4 @@ class MemoryPlan(_Model):
     """KV cache one request of max_model_len needs per GPU (vLLM: "X GiB KV cache is needed")."""
     per_sequence_state_bytes: int = 0
     """Hybrid models: the fixed per-sequence state of the linear-attention layers, per GPU."""
-    notes: list[str] = []
+    notes: list[str] = field(default_factory=list)

@@ -127,28 +127,28 @@ def _terms(
     activation = forward if profile.engine == "v0" else max(forward, sampler)
     graphs = 0 if enforce_eager else profile.cuda_graph_bytes
     return [
-        MemoryTerm.model_construct(
+        MemoryTerm(
             name="budget",
             bytes=budget,
             note=f"CUDA total {_gib(cuda_total)} (device less {_gib(reserved)} CUDA does not report) x "
             f"{utilization} (gpu_worker.py requested_memory)",
         ),
-        MemoryTerm.model_construct(
+        MemoryTerm(
             name="weights",
             bytes=weights,
             note=_weights_note(facts, tp * pp),
         ),
-        MemoryTerm.model_construct(
+        MemoryTerm(
             name="activation peak",
             bytes=activation,
             note=_activation_note(profile, forward, sampler, batched, seqs),
         ),
-        MemoryTerm.model_construct(
+        MemoryTerm(
             name="non-torch memory",
             bytes=non_torch_bytes(profile, tp, pp),
             note="outside torch: cuBLAS workspaces, with TP>1 NCCL buffers (mem_utils.py non_torch_increase)",
         ),
-        MemoryTerm.model_construct(
+        MemoryTerm(
             name="CUDA graphs",
             bytes=graphs,
             note=_graphs_note(profile, enforce_eager),
@@ -243,7 +243,7 @@ def _verdict(
     else:
         capacity = int(concurrency * length)  # newer vLLM's hybrid figure: concurrency x max_model_len
     reason, largest = _reason(facts, profile, layout, kv_cache, needed, capacity, inputs)
-    return MemoryPlan.model_construct(
+    return MemoryPlan(
         fits=reason is None,
         reason=reason,
         device_memory_bytes=inputs.device_memory_bytes,

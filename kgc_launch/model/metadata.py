@@ -10,6 +10,7 @@ not exist, an unreadable or malformed config.json, or a cached repo without the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from kgc_launch.errors import InputError
@@ -87,15 +88,14 @@ def _read_directory(directory: Path, *, source: FactsSource, model_id: str | Non
 
 
 def _with_weights(facts: ModelFacts, weight_bytes: int, source: WeightBytesSource, detail: str) -> ModelFacts:
-    capabilities = facts.capabilities.copy_with(estimated_weight_bytes=weight_bytes)
+    capabilities = replace(facts.capabilities, estimated_weight_bytes=weight_bytes)
     provenance = {**facts.provenance, "weight_bytes": detail}
-    return facts.model_copy(
-        update={
-            "capabilities": capabilities,
-            "weight_bytes": weight_bytes,
-            "weight_bytes_source": source,
-            "provenance": provenance,
-        }
+    return replace(
+        facts,
+        capabilities=capabilities,
+        weight_bytes=weight_bytes,
+        weight_bytes_source=source,
+        provenance=provenance,
     )
 
 
@@ -112,7 +112,7 @@ def _read_catalog(model_id: str, revision: str | None) -> ModelFacts:
     notes = [*facts.notes, "not on disk: published numbers from the shipped catalog"]
     if revision is not None:
         notes.append(f"revision {revision!r} is not in the HF cache; the catalog describes the main branch")
-    facts = facts.model_copy(update={"notes": notes})
+    facts = replace(facts, notes=notes)
     if entry.weight_bytes is None:
         return facts
     return _with_weights(facts, entry.weight_bytes, "catalog", entry.weight_bytes_source)
@@ -123,13 +123,12 @@ def _read_gguf(path: Path) -> ModelFacts:
     config = gguf_config(metadata)
     facts = facts_from_config(config, source="directory", source_detail=str(path), config_label=f"{path} (GGUF header)")
     file_type = gguf_file_type(metadata)
-    capabilities = facts.capabilities.copy_with(quantization=file_type)
-    facts = facts.model_copy(
-        update={
-            "capabilities": capabilities,
-            "notes": [*facts.notes, "read from the GGUF header; weights are the file's size"],
-            "model_id": name if isinstance(name := metadata.get("general.name"), str) else None,
-        }
+    capabilities = replace(facts.capabilities, quantization=file_type)
+    facts = replace(
+        facts,
+        capabilities=capabilities,
+        notes=[*facts.notes, "read from the GGUF header; weights are the file's size"],
+        model_id=name if isinstance(name := metadata.get("general.name"), str) else None,
     )
     return _with_weights(facts, path.stat().st_size, "gguf", f"{path}: file size")
 
@@ -138,7 +137,7 @@ def unknown_model(model: str, environ: Mapping[str, str]) -> ModelFacts:
     """Facts for a model found nowhere: the seed's unknown capabilities and a note saying where we looked."""
     where = hub_cache_dir(environ) if looks_like_repo_id(model) else None
     looked = f"the Hugging Face cache ({where}) and " if where else ""
-    return ModelFacts.model_construct(
+    return ModelFacts(
         model_id=model if looks_like_repo_id(model) else None,
         source="unknown",
         source_detail="",

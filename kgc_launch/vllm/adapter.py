@@ -162,7 +162,7 @@ def _entries(args: ServeArgs, environ: Mapping[str, str]) -> list[RuntimeConfigE
 
 def _entry(key: str, value: str, source: RuntimeConfigSource) -> RuntimeConfigEntry:
     effects = infer_effects(key.upper().replace("-", "_"))
-    return RuntimeConfigEntry.model_construct(key=key, effective_value=value, source=source, affects=effects)
+    return RuntimeConfigEntry(key=key, effective_value=value, source=source, affects=effects)
 
 
 def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareCapabilities:
@@ -171,7 +171,7 @@ def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareC
 
     devices = inventory.visible
     if platform == "cpu" or not devices:
-        return HardwareCapabilities.model_construct(
+        return HardwareCapabilities(
             backend="cpu" if platform == "cpu" else "unknown",
             cuda_runtime=None,
             compute_capability=None,
@@ -187,7 +187,7 @@ def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareC
     major_minor = parse_capability(capability) or (0, 0)  # unknown: no bf16/fp8 claimed
     dtypes = ["fp16", "fp32"] + (["bf16"] if major_minor >= (8, 0) else [])
     kv_dtypes = ["auto"] + (["fp8", "fp8_e4m3", "fp8_e5m2"] if major_minor >= (8, 9) else [])
-    return HardwareCapabilities.model_construct(
+    return HardwareCapabilities(
         backend="cuda",
         cuda_runtime=inventory.cuda_driver_version,
         compute_capability=capability,
@@ -203,4 +203,4 @@ def vllm_hardware_capabilities(inventory: Inventory, platform: str) -> HardwareC
 def unknown_facts() -> ModelFacts:
     from kgc_launch.records import ModelCapabilities
 
-    return ModelFacts.model_construct(source="unknown", source_detail="", capabilities=ModelCapabilities.unknown())
+    return ModelFacts(source="unknown", source_detail="", capabilities=ModelCapabilities.unknown())

@@ -138,14 +138,14 @@ class ResolveContext:
     ) -> AutoConfigDecision:
         """Record a decision in ferrum's shape; candidates always include the selected value."""
         listed = list(dict.fromkeys([*candidates, selected]))
-        decision = AutoConfigDecision.model_construct(
+        decision = AutoConfigDecision(
             schema_version=1,
             selection=selection,
             selected=selected,
             source=source,
             source_key=source_key,
             candidates=listed,
-            rejected=[RejectedCandidate.model_construct(value=value, reason=reason) for value, reason in rejected],
+            rejected=[RejectedCandidate(value=value, reason=reason) for value, reason in rejected],
             affects=sorted(set(affects), key=lambda effect: effect.rank),
         )
         self.decisions.append(decision)

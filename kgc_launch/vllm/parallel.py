@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.records import AutoConfigSource
@@ -90,7 +91,7 @@ def visible_under(inventory: Inventory, environ: Mapping[str, str]) -> Inventory
     visible = visible_devices(inventory.devices, environ).devices
     if [device.uuid for device in visible] == [device.uuid for device in inventory.visible]:
         return None
-    return inventory.model_copy(update={"visible": visible})
+    return replace(inventory, visible=visible)
 
 
 def mig_parent_memory(ctx: ResolveContext, device: Device) -> int | None:

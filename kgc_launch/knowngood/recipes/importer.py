@@ -55,6 +55,7 @@ def import_recipes(path: Path, *, commit: str | None = None) -> ImportResult:
     from pydantic import ValidationError
 
     from kgc_launch.knowngood.schema import ModelEntry
+    from kgc_launch.records import from_plain
 
     checkout = open_checkout(path, commit)
     notes = Notes()
@@ -90,7 +91,7 @@ def import_recipes(path: Path, *, commit: str | None = None) -> ImportResult:
         else:
             entry.pop("aliases", None)
         try:
-            ModelEntry.model_validate(entry)
+            from_plain(ModelEntry, entry)
         except ValidationError as error:
             detail = error.errors(include_url=False)[0]
             where = ".".join(str(part) for part in detail["loc"])
