@@ -165,7 +165,8 @@ def test_a_directory_with_skipped_files(registry: Path, capsys: pytest.CaptureFi
         "launches": 6, "pass": 3, "fail": 2, "error": 1, "files_scanned": 6, "files_skipped": 2,
         "files_with_launches": 6, "files_unreadable": 0, "paths_without_launches": 0,
     }  # fmt: skip
-    assert document["check"]["hardware"] == "H100" and document["check"]["registry"].endswith("(--registry)")
+    assert document["check"]["hardware"] == "H100 (--hardware)"
+    assert document["check"]["registry"].endswith("(--registry)")
 
 
 def test_a_glob(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -239,7 +240,7 @@ def test_sarif_report(registry: Path, capsys: pytest.CaptureFixture[str], monkey
         "region": {"startLine": 13},
     }
     assert "Fix: --dtype half" in results[0]["message"]["text"]
-    assert document["runs"][0]["properties"]["hardware"] == "T4"
+    assert document["runs"][0]["properties"]["hardware"] == "T4 (--hardware)"
     code, out = check(registry, capsys, "--deploy-file", *paths, "--hardware", "H100", "--format", "sarif")
     assert [r["ruleId"] for r in json.loads(out)["runs"][0]["results"]] == ["KGC001"]
 
@@ -331,3 +332,4 @@ def test_each_model_is_read_once_and_the_registry_loaded_once(
 def test_usage_errors(registry: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     code = cli.main(["check", "--registry", str(registry), *args])
     assert code == EXIT_USAGE and message in capsys.readouterr().err
+

@@ -49,3 +49,16 @@ def test_python_dash_m_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "kgc_launch", "--version"], capture_output=True, text=True)
     assert done.returncode == 0
     assert done.stdout.strip() == f"kgc-launch {__version__}"
+
+
+def test_help_lists_help_launch_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "\n  --help-launch  " in out and "\n  --version      " in out
+
+
+def test_a_value_that_looks_like_an_option_gets_the_attached_form(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["record", "--model", "org/m", "--required-flag", "--enforce-eager", "--grind-frontier", "x"]
+    assert cli.main(argv) == EXIT_USAGE
+    assert "hint: a value that starts with '-' is attached with '=': --required-flag=--VALUE" in capsys.readouterr().err
+

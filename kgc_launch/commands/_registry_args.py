@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -29,12 +30,23 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 def add_scope_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine-version", metavar="V", help="the engine's version, e.g. 0.22.1 (PEP 440)")
     parser.add_argument(
-        "--hardware", metavar="NAME|FILE", help="the GPUs: a preset (8xB200) or a file from 'kgc-launch probe --save'"
+        "--hardware",
+        metavar="NAME|NxNAME|FILE",
+        help="the GPUs: a preset (8xB200) or a file from 'kgc-launch probe --save'",
     )
 
 
-def open_registry(explicit: str | None) -> tuple[Location, Registry]:
+def locate(explicit: str | None, origin: str | None = None) -> Location:
+    """Which registry, and how it was found; `origin` names where an explicit path came from when that was
+    not `--registry` itself (`from KGC_REGISTRY`, `from the --kgc-config file F`)."""
     location = find_registry(explicit, os.environ, os.getcwd())
+    if explicit and origin and not origin.startswith("--"):
+        location = dataclasses.replace(location, source=origin)
+    return location
+
+
+def open_registry(explicit: str | None, origin: str | None = None) -> tuple[Location, Registry]:
+    location = locate(explicit, origin)
     return location, load_registry(location.path)
 
 

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from kgc_launch.commands._registry_args import add_json_option, add_registry_option, open_registry, print_json
+from kgc_launch.commands._settings import origin_of
 from kgc_launch.errors import EXIT_OK
 
 
@@ -15,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    location, registry = open_registry(args.registry)
+    location, registry = open_registry(args.registry, origin_of(args, "registry"))
     rows: list[dict[str, Any]] = [
         {
             "model": entry.model,

@@ -6,12 +6,12 @@ Exit 0 clean, 3 otherwise (the problems are listed on stdout, one per line, `fil
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from kgc_launch.commands._registry_args import add_json_option, add_registry_option, print_json
+from kgc_launch.commands._registry_args import add_json_option, add_registry_option, locate, print_json
+from kgc_launch.commands._settings import origin_of
 from kgc_launch.errors import EXIT_INPUT, EXIT_OK
-from kgc_launch.knowngood.load import REGISTRY_MAX_BYTES, find_registry
+from kgc_launch.knowngood.load import REGISTRY_MAX_BYTES
 from kgc_launch.knowngood.locate import Location
 from kgc_launch.knowngood.validate import check_text
 from kgc_launch.yamlio import read_text_limited
@@ -26,10 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.path:
-        location = Location(Path(args.path), "given")
-    else:
-        location = find_registry(args.registry, os.environ, os.getcwd())
+    given = Location(Path(args.path), "given") if args.path else None
+    location = given or locate(args.registry, origin_of(args, "registry"))
     text = read_text_limited(location.path, max_bytes=REGISTRY_MAX_BYTES, what="registry")
     document, problems = check_text(location.path, text)
     if args.json:

@@ -14,6 +14,7 @@ from kgc_launch.commands._registry_args import (
     open_registry,
     print_json,
 )
+from kgc_launch.commands._settings import described, origin_of
 from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO
 from kgc_launch.knowngood.registry import engine_key
 from kgc_launch.knowngood.report import render_show_entry
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     version = engine_version(args.engine_version)
     gpus = gpus_from_hardware(args.hardware)
-    location, registry = open_registry(args.registry)
+    location, registry = open_registry(args.registry, origin_of(args, "registry"))
     found = registry.find_all(args.model)
     if args.engine is not None:
         found = [item for item in found if engine_key(item.entry.engine) == engine_key(args.engine)]
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(f"registry: {location.describe()}")
+        if args.hardware is not None:
+            print(f"hardware: {described(args, 'hardware')}")
         if not found:
             print(f"{args.model} is not registered" + (f" for {args.engine}" if args.engine else ""))
         for text, _ in rendered:
