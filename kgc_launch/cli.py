@@ -15,7 +15,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol, cast
 
 from kgc_launch import __version__
@@ -111,17 +110,18 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def _refuse_a_misspelt_subcommand(name: str) -> None:
-    """`kgc-launch prob`: neither a subcommand nor an engine, but close to a subcommand."""
+    """`kgc-launch prob`: neither a subcommand nor an engine, but close to a subcommand (or to an engine's name)."""
     from kgc_launch.engines import ADAPTERS
 
-    if name.startswith("-") or Path(name).name in ADAPTERS or Path(name).name.startswith("python"):
-        return
+    if name.startswith("-") or "/" in name or name in ADAPTERS or name.startswith("python"):
+        return  # an option, a path to an executable, or an engine: the launch grammar decides
     close = difflib.get_close_matches(name, [*COMMANDS, *ADAPTERS], n=1, cutoff=0.6)
-    if close:
-        raise UsageError(
-            f"unknown subcommand {name!r}: did you mean {close[0]!r}?",
-            hint=f"see '{PROG} --help' for the subcommands, '{PROG} --help-launch' for launching an engine",
-        )
+    if not close:
+        return
+    hint = f"see '{PROG} --help' for the subcommands, '{PROG} --help-launch' for launching an engine"
+    if close[0] in ADAPTERS:
+        hint = f"an engine spelled another way is named with --engine: {PROG} --engine {close[0]} {name} serve ..."
+    raise UsageError(f"unknown subcommand {name!r}: did you mean {close[0]!r}?", hint=hint)
 
 
 def _launch(argv: list[str]) -> int:

@@ -158,3 +158,11 @@ def test_a_dry_run_names_where_each_setting_came_from(
     report = json.loads(capsys.readouterr().out)
     assert report["settings"]["--hardware"] == {"value": "H100", "from": "from KGC_HARDWARE"}
     assert report["registry"]["from"] == "shipped with kgc-launch"
+
+
+def test_a_name_close_to_an_engine_says_how_to_name_the_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["vlm", "serve", MODEL]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "did you mean 'vllm'?" in err and "kgc-launch --engine vllm vlm serve ..." in err
+    assert cli.main(["/opt/bin/my-vllm", "serve", MODEL]) == EXIT_USAGE  # a path: the engine grammar answers
+    assert "is not a supported engine" in capsys.readouterr().err
