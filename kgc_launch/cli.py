@@ -10,6 +10,7 @@ Only the standard library is imported at module level: the chosen command import
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -29,6 +30,10 @@ class _Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+# A command's options that share a launch option's name but not its meaning (module -> option names).
+NOT_LAUNCH_OPTIONS = {"kgc_launch.commands.record": frozenset(["--hardware"])}
+
+
 class _Launcher(Protocol):
     def run_launch(self, argv: list[str]) -> int: ...
 
@@ -37,7 +42,11 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing and exiting, so the funnel stays the only exit."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message, hint=f"see '{self.prog} --help'")
+        hint = f"see '{self.prog} --help'"
+        if message.endswith("expected one argument"):
+            option = message.removeprefix("argument ").partition(":")[0].split("/")[-1]
+            hint = f"a value that starts with '-' is attached with '=': {option}=--VALUE; {hint}"
+        raise UsageError(message, hint=hint)
 
 
 def make_parser(prog: str, description: str | None = None) -> argparse.ArgumentParser:
@@ -59,6 +68,11 @@ def _top_level_help() -> str:
     lines += [f"  {name:<{width}}  {spec.summary}" for name, spec in COMMANDS.items()]
     lines += [
         "",
+        "options:",
+        "  --help-launch  the launch options (each also a KGC_* variable and a --kgc-config key)",
+        "  --version      print the version",
+        "  -h, --help     this help",
+        "",
         f"'{PROG} SUBCOMMAND --help' describes one subcommand. Exit codes are listed in the README.",
     ]
     return "\n".join(lines)
@@ -69,9 +83,9 @@ def _dispatch(argv: list[str]) -> int:
         print(_top_level_help())
         return 0 if argv else EXIT_USAGE
     if argv[0] == "--help-launch":
-        from kgc_launch.launch_options import LAUNCH_HELP
+        from kgc_launch.launch_options import launch_help
 
-        print(LAUNCH_HELP)
+        print(launch_help(), end="")
         return 0
     if argv[0] == "--version":
         print(f"{PROG} {__version__}")
@@ -79,12 +93,35 @@ def _dispatch(argv: list[str]) -> int:
     name = argv[0]
     spec = COMMANDS.get(name)
     if spec is None:
+        _refuse_a_misspelt_subcommand(name)
         return _launch(argv)
+    from kgc_launch.commands import _settings
+
     command = cast(_Command, importlib.import_module(spec.module))
     parser = make_parser(f"{PROG} {name}", spec.summary)
     command.add_arguments(parser)
+    bound = _settings.bind(parser, exclude=NOT_LAUNCH_OPTIONS.get(spec.module, frozenset()))
     args = parser.parse_args(argv[1:])
+    _settings.apply(args, bound, os.environ)
+    note = _settings.not_from_the_command_line(args)
+    if note:
+        print(note, file=sys.stderr)
     return command.run(args)
+
+
+def _refuse_a_misspelt_subcommand(name: str) -> None:
+    """`kgc-launch prob`: neither a subcommand nor an engine, but close to a subcommand (or to an engine's name)."""
+    from kgc_launch.engines import ADAPTERS
+
+    if name.startswith("-") or "/" in name or name in ADAPTERS or name.startswith("python"):
+        return  # an option, a path to an executable, or an engine: the launch grammar decides
+    close = difflib.get_close_matches(name, [*COMMANDS, *ADAPTERS], n=1, cutoff=0.6)
+    if not close:
+        return
+    hint = f"see '{PROG} --help' for the subcommands, '{PROG} --help-launch' for launching an engine"
+    if close[0] in ADAPTERS:
+        hint = f"an engine spelled another way is named with --engine: {PROG} --engine {close[0]} {name} serve ..."
+    raise UsageError(f"unknown subcommand {name!r}: did you mean {close[0]!r}?", hint=hint)
 
 
 def _launch(argv: list[str]) -> int:

@@ -165,7 +165,8 @@ def test_a_directory_with_skipped_files(registry: Path, capsys: pytest.CaptureFi
         "launches": 6, "pass": 3, "fail": 2, "error": 1, "files_scanned": 6, "files_skipped": 2,
         "files_with_launches": 6, "files_unreadable": 0, "paths_without_launches": 0,
     }  # fmt: skip
-    assert document["check"]["hardware"] == "H100" and document["check"]["registry"].endswith("(--registry)")
+    assert document["check"]["hardware"] == "H100 (--hardware)"
+    assert document["check"]["registry"].endswith("(--registry)")
 
 
 def test_a_glob(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -239,7 +240,7 @@ def test_sarif_report(registry: Path, capsys: pytest.CaptureFixture[str], monkey
         "region": {"startLine": 13},
     }
     assert "Fix: --dtype half" in results[0]["message"]["text"]
-    assert document["runs"][0]["properties"]["hardware"] == "T4"
+    assert document["runs"][0]["properties"]["hardware"] == "T4 (--hardware)"
     code, out = check(registry, capsys, "--deploy-file", *paths, "--hardware", "H100", "--format", "sarif")
     assert [r["ruleId"] for r in json.loads(out)["runs"][0]["results"]] == ["KGC001"]
 
@@ -331,3 +332,87 @@ def test_each_model_is_read_once_and_the_registry_loaded_once(
 def test_usage_errors(registry: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     code = cli.main(["check", "--registry", str(registry), *args])
     assert code == EXIT_USAGE and message in capsys.readouterr().err
+
+
+# -- a launch through kgc-launch is judged as that kgc-launch would judge it (issue 12, item 4) ----------
+
+
+def _wrapped_script(tmp_path: Path, options: str, engine_args: str, env: str = "") -> Path:
+    script = tmp_path / "serve.sh"
+    script.write_text(f"#!/bin/sh\n{env}exec kgc-launch {options} -- vllm serve {engine_args}\n")
+    return script
+
+
+def test_the_launchs_own_hardware_replaces_the_checks(
+    registry: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _wrapped_script(tmp_path, "--hardware 2xL40S", "meta-llama/Llama-3.1-8B-Instruct -tp 4")
+    for hardware in ([], ["--hardware", "8xH100-SXM"]):  # without a --hardware of the check's, or with another
+        code, document = check_json(registry, capsys, "--deploy-file", str(script), *hardware)
+        (result,) = document["results"]
+        assert code == EXIT_VERDICT_NO and "needs 4 GPUs; 2 visible" in result["refusals"][0]["message"], result
+        assert any(
+            note.startswith("hardware: 2xL40S (--hardware), as its kgc-launch is told") for note in result["notes"]
+        )
+    # the registry's scope follows it too: the L40S requirement of Llama-3.1-70B applies
+    script = _wrapped_script(tmp_path, "--hardware 4xL40S", "meta-llama/Llama-3.1-70B-Instruct -tp 4")
+    code, document = check_json(registry, capsys, "--deploy-file", str(script))
+    assert [m["flag"] for m in document["results"][0]["missing"]] == ["NCCL_P2P_DISABLE=1"]
+
+
+def test_the_launchs_own_registry_is_used_where_it_can_be_read(
+    registry: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = "schema: known_good_config_v1\nmodels: []\n"
+    own = write_registry(tmp_path, empty, name="own.yaml")
+    script = _wrapped_script(tmp_path, f"--registry {own} --require-registered", "Qwen/Qwen3-8B")
+    code, document = check_json(registry, capsys, "--deploy-file", str(script))
+    (result,) = document["results"]  # not registered in its own registry (the check's has Qwen3-8B)
+    assert code == EXIT_VERDICT_NO and "registration is required" in result["refusals"][0]["message"]
+    assert f"registry: {own}, as its kgc-launch is told (instead of the check's)" in result["notes"]
+    script = _wrapped_script(tmp_path, "", "Qwen/Qwen3-8B", env=f"KNOWN_GOOD_CONFIG_REGISTRY={registry} ")
+    code, document = check_json(own, capsys, "--deploy-file", str(script))  # the check's registry is the empty one
+    assert code == EXIT_VERDICT_NO and [m["flag"] for m in document["results"][0]["missing"]] == [
+        "--enable-prefix-caching"
+    ]
+
+
+def test_a_registry_inside_the_container_is_not_evaluated(
+    registry: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _wrapped_script(tmp_path, "--registry /etc/kgc/nowhere.yaml", "Qwen/Qwen3-8B --enable-prefix-caching")
+    code, document = check_json(registry, capsys, "--deploy-file", str(script))
+    (result,) = document["results"]
+    assert code == EXIT_INPUT and result["verdict"] == "error"
+    assert (
+        result["error"] == "not evaluated: registry /etc/kgc/nowhere.yaml is inside the container (not readable here)"
+    )
+    script = _wrapped_script(tmp_path, "--hardware /etc/kgc/node.json", "Qwen/Qwen3-8B --enable-prefix-caching")
+    code, document = check_json(registry, capsys, "--deploy-file", str(script))
+    assert (
+        code == EXIT_INPUT
+        and "hardware file /etc/kgc/node.json is inside the container" in (document["results"][0]["error"])
+    )
+
+
+def test_launch_options_after_the_engine_fail_as_the_launcher_stops(
+    registry: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _wrapped_script(tmp_path, "--quiet", "Qwen/Qwen3-8B --enable-prefix-caching --dry-run")
+    code, document = check_json(registry, capsys, "--deploy-file", str(script))
+    (result,) = document["results"]
+    assert code == EXIT_VERDICT_NO and result["refusals"][0]["message"] == (
+        "kgc-launch would stop (exit 2): launch options go before the engine: "
+        "kgc-launch --quiet --dry-run -- vllm serve Qwen/Qwen3-8B --enable-prefix-caching"
+    )
+
+
+def test_the_launchs_engine_option_names_its_engine(
+    registry: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "serve.sh"
+    script.write_text("exec kgc-launch --engine vllm -- /opt/venv/bin/my-vllm serve Qwen/Qwen3-8B\n")
+    code, document = check_json(registry, capsys, "--deploy-file", str(script))
+    (result,) = document["results"]
+    assert code == EXIT_VERDICT_NO and result["launch"]["engine"] == "vllm"
+    assert [m["flag"] for m in result["missing"]] == ["--enable-prefix-caching"]

@@ -151,10 +151,11 @@ _LISTS = {"supported_dtypes": [], "supported_kv_dtypes": []}
     [
         ('{"backend": "cuda",\n"sm_count": }', ":2: invalid JSON"),
         (json.dumps({"backend": "cuda", **_LISTS, "compiled_features": {}, "sm_count": "128"}),
-         ": sm_count: Input should be a valid integer"),
+         ": sm_count: not a HardwareCapabilities record: Input should be a valid integer"),
         (json.dumps({"backend": "cuda", **_LISTS, "compiled_features": {"fa3": True}}),
-         ": compiled_features.fa3: unknown field"),
-        (json.dumps({**_LISTS, "compiled_features": {}}), ": backend: Field required"),
+         ": compiled_features.fa3: not a HardwareCapabilities record: unknown field"),
+        (json.dumps({**_LISTS, "compiled_features": {}}),
+         ": backend: not a HardwareCapabilities record: Field required"),
     ],
 )  # fmt: skip
 def test_a_bad_hardware_file_names_file_and_field(

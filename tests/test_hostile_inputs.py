@@ -113,7 +113,10 @@ class Case:
 
 ALL = frozenset({"registry", "yaml", "json", "toml", "text", "gguf"})
 YAML = frozenset({"registry", "yaml"})
-HARDWARE_READERS = frozenset({"probe-hardware", "launch-hardware", "fit-hardware", "check-hardware", "show-hardware"})
+# `--hardware` is read by one function everywhere (resolve included): the same cases apply to every reader.
+HARDWARE_READERS = frozenset(
+    {"probe-hardware", "launch-hardware", "fit-hardware", "check-hardware", "show-hardware", "resolve-hardware"}
+)
 MODEL_READERS = frozenset({"model-inspect", "fit-model", "launch-model"})
 EFFECTIVE_CONFIG_READERS = frozenset({"replay", "diff-a", "diff-b"})
 
@@ -222,7 +225,7 @@ CASES = [
         corpus("hardware-capabilities-wrong-types.json"),
         r"greater than or equal to 0",
         field=r"vram_bytes",
-        readers=HARDWARE_READERS | {"resolve-hardware"},
+        readers=HARDWARE_READERS,
     ),
     Case(
         "workload-wrong-types",
@@ -451,7 +454,7 @@ READERS = [
     model_reader("model-inspect", lambda p: ["model", "inspect", str(p.parent)]),
     model_reader("fit-model", lambda p: ["fit", str(p.parent), "--hardware", "H100"]),
     model_reader("launch-model", lambda p: ["--dry-run", "--hardware", "H100", "vllm", "serve", str(p.parent)]),
-    resolve_reader("resolve-hardware", "--hardware"),
+    hardware_reader("resolve-hardware", lambda p: ["resolve", "ferrum", "--hardware", str(p), "--artifacts-dir", "a"]),
     resolve_reader("resolve-model-capabilities", "--model-capabilities"),
     resolve_reader("resolve-workload", "--workload"),
     Reader("fake-nvml", "json", "in/nvml.json", lambda p: ["probe", "--json"], env=lambda p: {"KGC_FAKE_NVML": str(p)}),
@@ -690,7 +693,11 @@ def test_in_a_real_process_no_traceback_reaches_stderr(case: str, reader: str, t
     )
     assert process.returncode == 3, process.stderr
     assert "Traceback" not in process.stderr and "internal error" not in process.stderr
-    error_lines = [line for line in process.stderr.splitlines() if not line.startswith("  hint: ")]
+    error_lines = [
+        line
+        for line in process.stderr.splitlines()
+        if not line.startswith(("  hint: ", "kgc-launch: settings not on the command line:"))
+    ]
     if reader in ("registry-validate", "deploy-file"):  # they report a bad file inside their report
         assert error_lines == [] and str(target) in process.stdout
     else:

@@ -54,7 +54,7 @@ def test_a_bad_registry_is_one_located_error_and_exit_3(
     before = path.read_bytes()
     assert cli.main(["list", "--registry", str(path)]) == EXIT_INPUT
     err = capsys.readouterr().err
-    first = err.splitlines()[0]
+    first = next(line for line in err.splitlines() if not line.startswith("kgc-launch: settings not on"))
     assert message in first
     assert first.startswith(f"kgc-launch: error: {path}:{line}:" if line else f"kgc-launch: error: {path}")
     assert "Traceback" not in err

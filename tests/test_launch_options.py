@@ -5,8 +5,17 @@ from pathlib import Path
 
 import pytest
 
+from kgc_launch.deploy.launch import recognise_command
 from kgc_launch.errors import InputError, UsageError
-from kgc_launch.launch_options import parse_launch_argv
+from kgc_launch.launch_options import (
+    FLAG_OPTIONS,
+    OPTIONS,
+    VALUE_OPTIONS,
+    LaunchOptions,
+    OptionSpec,
+    launch_help,
+    parse_launch_argv,
+)
 
 
 def parse(argv: list[str], env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -80,3 +89,73 @@ def test_bad_config_files_name_the_file(tmp_path: Path) -> None:
 def test_help_before_the_engine_prints_launch_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_launch_argv(["--help"], {}) is None
     assert "usage: kgc-launch [LAUNCH OPTIONS]" in capsys.readouterr().out
+
+
+# -- one table (issue 11, item 6) ------------------------------------------------------------------------
+
+
+def _given(spec: OptionSpec) -> str:
+    return {"value": "vllm" if spec.choices else "x", "flag": "1", "list": "a,b", "pairs": "K=V"}[spec.kind]
+
+
+def _expected(spec: OptionSpec) -> object:
+    return {"value": "vllm" if spec.choices else "x", "flag": True, "list": ["a", "b"], "pairs": {"K": "V"}}[spec.kind]
+
+
+@pytest.mark.parametrize("spec", [s for s in OPTIONS if s.name != "--kgc-config"], ids=lambda s: s.name)
+def test_every_option_is_in_the_help_the_environment_the_config_file_and_the_deploy_reader(
+    spec: OptionSpec, tmp_path: Path
+) -> None:
+    help_text = launch_help()
+    assert f"  {spec.name} {spec.metavar}".rstrip() in help_text and spec.env in help_text
+    assert f"config key '{spec.key}'" in help_text
+    assert getattr(LaunchOptions(), spec.attribute) == spec.default
+    on_the_line = [spec.name] if spec.kind == "flag" else [spec.name, _given(spec)]
+    for argv, env, source in [
+        ([*on_the_line, "vllm", "serve", "m"], {}, "cli"),
+        (["vllm", "serve", "m"], {spec.env: _given(spec)}, "env"),
+    ]:
+        options, engine = parse(argv, env)
+        assert getattr(options, spec.attribute) == _expected(spec) and options.sources[spec.slug] == source
+        assert engine == ["vllm", "serve", "m"]
+    config = tmp_path / "kgc.json"
+    config.write_text(json.dumps({spec.key: True if spec.kind == "flag" else _given(spec)}))
+    options, _ = parse(["--kgc-config", str(config), "vllm", "serve", "m"])
+    assert getattr(options, spec.attribute) == _expected(spec) and options.sources[spec.slug] == "config_file"
+    assert options.origins[spec.slug] == f"from the --kgc-config file {config}"
+    # a manifest's `kgc-launch OPTION [VALUE] -- vllm serve m` is read with the same table
+    command = recognise_command(["kgc-launch", *on_the_line, "--", "vllm", "serve", "m"])
+    assert command is not None and command.wrapper == [*on_the_line, "--"] and command.args == ["m"]
+    assert not command.notes
+
+
+def test_the_config_option_is_read_from_the_line_or_its_variable(tmp_path: Path) -> None:
+    config = tmp_path / "kgc.yaml"
+    config.write_text("quiet: true\n")
+    options, _ = parse(["vllm", "serve", "m"], {"KGC_CONFIG": str(config)})
+    assert options.quiet and options.origins == {
+        "kgc_config": "from KGC_CONFIG",
+        "quiet": f"from the KGC_CONFIG file {config}",
+    }
+    assert "--kgc-config FILE" in launch_help() and "KGC_CONFIG=FILE" in launch_help()
+
+
+def test_the_derived_sets_follow_the_table() -> None:
+    assert {s.name for s in OPTIONS if s.kind != "flag"} == VALUE_OPTIONS and "--hardware" in VALUE_OPTIONS
+    assert {s.name for s in OPTIONS if s.kind == "flag"} == FLAG_OPTIONS and "--dry-run" in FLAG_OPTIONS
+    assert len({s.env for s in OPTIONS}) == len(OPTIONS) and all(s.env.startswith("KGC_") for s in OPTIONS)
+
+
+def test_the_launch_help_is_readable() -> None:
+    lines = launch_help().splitlines()
+    assert lines[0] == "usage: kgc-launch [LAUNCH OPTIONS] [--] ENGINE ENGINE-ARGS..."
+    assert max(map(len, lines)) <= 104
+    registry = lines.index(next(line for line in lines if line.startswith("  --registry PATH")))
+    assert lines[registry + 1].startswith(" " * 27) and lines[registry + 2].strip() == (
+        "[KGC_REGISTRY=PATH, config key 'registry']"
+    )
+
+
+def test_an_empty_variable_leaves_an_option_unset() -> None:
+    options, _ = parse(["vllm", "serve", "m"], {"KGC_REGISTRY": "", "KGC_HARDWARE": ""})
+    assert options.registry is None and options.hardware is None and options.sources == {}

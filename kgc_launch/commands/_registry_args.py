@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -39,15 +40,26 @@ def add_scope_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine-version", metavar="V", help="the engine's version, e.g. 0.22.1 (PEP 440)")
     parser.add_argument(
         "--hardware",
-        metavar="NAME|FILE",
+        metavar="NAME|NxNAME|FILE",
         help="the GPUs: a preset (8xB200), a file from 'kgc-launch probe --save', or a recipes hardware id "
         "(b300, gb200, mi355x)",
     )
 
 
-def open_registry(explicit: str | None, *, no_recipes: bool | None = None) -> tuple[Location, Registry]:
-    """The registry; with `no_recipes` given (commands that read layers), over the recipes layer unless off."""
+def locate(explicit: str | None, origin: str | None = None) -> Location:
+    """Which registry, and how it was found; `origin` names where an explicit path came from when that was
+    not `--registry` itself (`from KGC_REGISTRY`, `from the --kgc-config file F`)."""
     location = find_registry(explicit, os.environ, os.getcwd())
+    if explicit and origin and not origin.startswith("--"):
+        location = dataclasses.replace(location, source=origin)
+    return location
+
+
+def open_registry(
+    explicit: str | None, origin: str | None = None, *, no_recipes: bool | None = None
+) -> tuple[Location, Registry]:
+    """The registry; with `no_recipes` given (commands that read layers), over the recipes layer unless off."""
+    location = locate(explicit, origin)
     registry = load_registry(location.path)
     if no_recipes is None:
         return location, registry

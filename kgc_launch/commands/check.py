@@ -28,6 +28,7 @@ from kgc_launch.commands._registry_args import (
     open_registry,
     print_json,
 )
+from kgc_launch.commands._settings import described, from_command_line, origin_of
 from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO, InputError, UsageError
 from kgc_launch.knowngood.report import render_check
 from kgc_launch.vllm.args import config_file_tokens, parse_serve_args
@@ -100,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _format(args: argparse.Namespace) -> Format:
+    if args.json and args.format is not None and not from_command_line(args, "json"):
+        args.json = False  # --format on the command line wins over KGC_JSON or the config file's json
     if args.json and args.format not in (None, "json"):
         raise UsageError(f"--json and --format {args.format} disagree", hint="--json is --format json")
     return cast("Format", "json" if args.json else args.format or "text")
@@ -114,9 +117,9 @@ def _run_deploy_files(args: argparse.Namespace, fmt: Format) -> int:
     paths = [*args.deploy_file, *args.paths]
     if not paths:
         raise UsageError("--deploy-file needs at least one PATH", hint="e.g. kgc-launch check --deploy-file k8s/")
-    if args.engine is not None:
+    if args.engine is not None and from_command_line(args, "engine"):
         raise UsageError("--engine is only with --serve-args", hint="each launch's engine comes from its deploy file")
-    location, registry = open_registry(args.registry, no_recipes=args.no_recipes)
+    location, registry = open_registry(args.registry, origin_of(args, "registry"), no_recipes=args.no_recipes)
     settings = CheckSettings(
         registry=registry,
         hardware=None if args.hardware is None else hardware_from_spec(args.hardware),
@@ -131,8 +134,10 @@ def _run_deploy_files(args: argparse.Namespace, fmt: Format) -> int:
     results = [checker.check(launch) for launch in scan.launches]
     about = {"registry": location.describe()}
     about |= {line.partition(": ")[0]: line.partition(": ")[2] for line in describe_layers(registry)}
-    about["hardware"] = args.hardware or "not given (no resolver checks)"
+    about["hardware"] = described(args, "hardware") if args.hardware else "not given (no resolver checks)"
     about["engine version"] = settings.engine_version or "not given (version-scoped requirements apply)"
+    if args.require_registered:
+        about["require registered"] = described(args, "require_registered", "yes")
     sys.stdout.write(format_report(results, fmt, scan=scan, empty_ok=args.no_launch_ok, about=about))
     return report_exit_code(results, scan, empty_ok=args.no_launch_ok)
 
@@ -147,7 +152,7 @@ def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
         raise UsageError(f"--serve-args cannot be split like a shell would: {error}") from None
     if tokens[:2] == ["vllm", "serve"]:
         tokens = tokens[2:]
-    location, registry = open_registry(args.registry, no_recipes=args.no_recipes)
+    location, registry = open_registry(args.registry, origin_of(args, "registry"), no_recipes=args.no_recipes)
     from kgc_launch.knowngood.check import check_launch
 
     serve_args = parse_serve_args(tokens, read_config=_read_config)
@@ -165,7 +170,13 @@ def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
     if as_json:
         print_json({**report.to_json(), "layers_under_registry": describe_layers(registry)})
     else:
-        print(render_check(report, registry=location.describe(), layers=describe_layers(registry)))
+        layers = describe_layers(registry)
+        text = render_check(report, registry=location.describe(), layers=layers)
+        if args.hardware is not None:  # under the registry's lines: the last line stays the paste-ready one
+            lines = text.split("\n")
+            lines.insert(1 + len(layers), f"hardware: {described(args, 'hardware')}")
+            text = "\n".join(lines)
+        print(text)
     return EXIT_OK if report.passed else EXIT_VERDICT_NO
 
 

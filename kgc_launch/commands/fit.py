@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="directory, .gguf file, or Hub repo id (ORG/NAME)")
     parser.add_argument(
         "--hardware",
-        metavar="NAME|FILE",
+        metavar="NAME|NxNAME|FILE",
         help="GPUs to plan for: a preset (H100, 2xH100, 8xA100-80GB) or a 'kgc-launch probe --save' file; "
         "default: the GPUs this machine's engine would see (probed)",
     )
@@ -73,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kgc_launch.commands._settings import described, origin_of
     from kgc_launch.hardware.select import select_hardware
     from kgc_launch.model.metadata import read_model
 
@@ -88,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
         )
     plan = _plan(facts, inventory, devices, args)
     if args.json:
-        sys.stdout.write(json.dumps(_document(facts, inventory, devices, plan), indent=2) + "\n")
+        document = _document(facts, inventory, devices, plan)
+        document["hardware"] = {"given": args.hardware, "from": origin_of(args, "hardware"), **document["hardware"]}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        print(_table(facts, devices, plan))
+        given = described(args, "hardware") if args.hardware else "this machine's GPUs (probed; no --hardware)"
+        print(_table(facts, devices, plan, given))
     return EXIT_OK if plan.fits else EXIT_VERDICT_NO
 
 
@@ -159,9 +163,9 @@ _PLAN_FLAGS = (
 )
 
 
-def _document(facts: ModelFacts, inventory: Inventory, devices: list[Device], plan: MemoryPlan) -> dict[str, object]:
-    from kgc_launch.records import to_plain
-
+def _document(
+    facts: ModelFacts, inventory: Inventory, devices: list[Device], plan: MemoryPlan
+) -> dict[str, dict[str, object]]:
     return {
         "model": {
             "id": facts.model_id,
@@ -175,15 +179,16 @@ def _document(facts: ModelFacts, inventory: Inventory, devices: list[Device], pl
             "source_detail": inventory.source_detail,
             "devices": [{"name": d.name, "memory_total_bytes": d.memory_total_bytes} for d in devices],
         },
-        "plan": to_plain(plan),
+        "plan": _plain(plan),
     }
 
 
-def _table(facts: ModelFacts, devices: list[Device], plan: MemoryPlan) -> str:
+def _table(facts: ModelFacts, devices: list[Device], plan: MemoryPlan, hardware: str) -> str:
     device = devices[0]
     lines = [
         f"Will it fit? {facts.model_id or facts.source_detail} on {len(devices)} x {device.name} "
         f"({(device.memory_total_bytes or 0) / GIB:.2f} GiB each)",
+        f"hardware: {hardware}",
         f"vLLM accounting: {plan.vllm_profile} | TP {plan.tensor_parallel_size}, PP "
         f"{plan.pipeline_parallel_size} | max_model_len {plan.max_model_len:,} | kv cache "
         f"{plan.kv_cache_dtype} | max_num_seqs {plan.max_num_seqs:,}, max_num_batched_tokens "
@@ -211,3 +216,10 @@ def _table(facts: ModelFacts, devices: list[Device], plan: MemoryPlan) -> str:
         if plan.largest_fitting_max_model_len:
             lines.append(f"  largest max_model_len that fits: {plan.largest_fitting_max_model_len:,}")
     return "\n".join(lines)
+
+
+def _plain(plan: MemoryPlan) -> dict[str, object]:
+    from kgc_launch.records import to_plain
+
+    plain: dict[str, object] = to_plain(plan)
+    return plain

@@ -10,6 +10,7 @@ import json
 import os
 
 from kgc_launch.commands._registry_args import add_json_option, add_registry_option, open_registry, print_json
+from kgc_launch.commands._settings import origin_of
 from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO
 from kgc_launch.knowngood.closure import check_closure
 from kgc_launch.knowngood.locate import find_value_findings
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    location, registry = open_registry(args.registry)
+    location, registry = open_registry(args.registry, origin_of(args, "registry"))
     findings = find_value_findings(args.value_findings, location.path, os.getcwd())
     result = check_closure(registry, args.model, findings)
     if args.json:

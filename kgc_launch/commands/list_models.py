@@ -14,6 +14,7 @@ from kgc_launch.commands._registry_args import (
     open_registry,
     print_json,
 )
+from kgc_launch.commands._settings import origin_of
 from kgc_launch.errors import EXIT_OK
 from kgc_launch.knowngood.layers import LayeredRegistry
 from kgc_launch.knowngood.registry import Found
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    location, registry = open_registry(args.registry, no_recipes=args.no_recipes)
+    location, registry = open_registry(args.registry, origin_of(args, "registry"), no_recipes=args.no_recipes)
     layered = isinstance(registry, LayeredRegistry)
     found = (
         list(registry.found_entries())

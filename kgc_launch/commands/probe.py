@@ -57,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2))
     else:
-        print(render(inventory, capabilities))
+        text = render(inventory, capabilities)
+        if args.hardware is not None:
+            from kgc_launch.commands._settings import described
+
+            headline, _, rest = text.partition("\n")
+            text = f"{headline}\nhardware: {described(args, 'hardware')}\n{rest}"
+        print(text)
     return 0
 
 

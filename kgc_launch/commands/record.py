@@ -2,19 +2,21 @@
 
 Exit 0 recorded, 2 the command line or the entry is wrong (an existing model or alias included: those are
 edited by hand), 3 the registry cannot be read or appended to. Nothing is written unless all is valid.
+The registry shipped with kgc-launch (`registry/` in a checkout or an editable install, `_registry/` once
+installed) is written only when `--registry` names it on the command line: a registry found by walking up
+from a checkout, or named by a variable, is the package's own data, not the user's.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 from pathlib import Path
 
-from kgc_launch.commands._registry_args import add_json_option, add_registry_option, print_json
+from kgc_launch.commands._registry_args import add_json_option, add_registry_option, locate, print_json
+from kgc_launch.commands._settings import from_command_line, origin_of
 from kgc_launch.data import shipped_data_dir
 from kgc_launch.errors import EXIT_OK, UsageError
-from kgc_launch.knowngood.load import find_registry
 from kgc_launch.knowngood.record import (
     entry_data,
     flag_from_json,
@@ -23,20 +25,41 @@ from kgc_launch.knowngood.record import (
     required_flag_from_pipe,
 )
 
+EPILOG = """\
+required: --model, --grind-frontier, and at least one --required-flag or --required-flag-json.
+
+A required flag's value starts with '-', so attach it with '=' (a flag that takes no value, like
+--enforce-eager, is given this way too):
+  --required-flag=--enforce-eager
+  --required-flag='--max-num-seqs 512||boot-blocker|Mamba cache too small|one H100|recipes#551'
+  --required-flag-json='{"flag": "--disable-custom-all-reduce", "severity": "deploy-correctness"}'
+
+e.g. kgc-launch record --model Org/New-27B --hardware 1xH100 --required-flag=--enforce-eager \\
+         --grind-frontier 'value-findings.yaml -> Org/New-27B next_lever'
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, metavar="ID", help="the HF id / served model name (the key)")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument(
+        "--model", required=True, metavar="ID", help="(required) the HF id / served model name (the key)"
+    )
     parser.add_argument("--slug")
     parser.add_argument("--arch", help="architecture note")
-    parser.add_argument("--hardware", help="the hardware it was established on, e.g. 8xB200")
+    parser.add_argument(
+        "--hardware",
+        metavar="TEXT",
+        help="the hardware it was established on, as text for the entry, e.g. 8xB200 (not read from KGC_HARDWARE)",
+    )
     parser.add_argument("--engine", default="vllm", choices=("vllm", "ferrum"))
     parser.add_argument(
         "--required-flag",
         action="append",
         default=[],
         metavar="FLAG|MATCH|SEVERITY|WHY|AFFECTED|EVIDENCE",
-        help="a required flag; trailing fields may be left out, empty ones take the default; \\| is a literal |. "
-        "A flag without a space must be attached with '=': --required-flag=--enforce-eager",
+        help="(at least one of this or --required-flag-json) a required flag; trailing fields may be left out, "
+        "empty ones take the default; \\| is a literal |. Attach it with '=': --required-flag=--enforce-eager",
     )
     parser.add_argument(
         "--required-flag-json",
@@ -51,7 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--champion-campaign", metavar="ID")
     parser.add_argument("--fallback")
     parser.add_argument(
-        "--grind-frontier", required=True, metavar="TEXT", help="cross-ref into value-findings.yaml next_lever"
+        "--grind-frontier",
+        required=True,
+        metavar="TEXT",
+        help="(required) cross-ref into value-findings.yaml next_lever",
     )
     parser.add_argument("--notes")
     parser.add_argument("--aliases", nargs="+", default=[], metavar="ID", help="other ids of the same model")
@@ -84,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
             "notes": args.notes,
         }
     )
-    location = find_registry(args.registry, os.environ, os.getcwd())
-    _refuse_installed_copy(location.path, location.source)
+    location = locate(args.registry, origin_of(args, "registry"))
+    _refuse_the_shipped_registry(location.path, named=from_command_line(args, "registry"))
     result = record_entry(location.path, entry)
     if args.json:
         print_json(
@@ -111,10 +137,22 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _refuse_installed_copy(path: Path, source: str) -> None:
-    installed = shipped_data_dir()
-    if source.startswith("shipped") and installed.name == "_registry":
-        raise UsageError(
-            f"{path} is the copy installed with kgc-launch: record does not write into the package",
-            hint="pass --registry PATH or set $KNOWN_GOOD_CONFIG_REGISTRY to your own registry",
-        )
+def _refuse_the_shipped_registry(path: Path, *, named: bool) -> None:
+    """The package's own registry is written only when `--registry` names it (a maintainer, on purpose)."""
+    if named or not _is_shipped(path):
+        return
+    raise UsageError(
+        f"{path} is the registry shipped with kgc-launch: record does not write into the package's own data",
+        hint="pass --registry PATH (or set $KNOWN_GOOD_CONFIG_REGISTRY) to your own registry; to edit the shipped "
+        "one on purpose, name it with --registry",
+    )
+
+
+def _is_shipped(path: Path) -> bool:
+    package = Path(__file__).resolve().parent.parent
+    shipped = {shipped_data_dir().resolve(), package / "_registry"}
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    return any(resolved == directory or directory in resolved.parents for directory in shipped)

@@ -16,9 +16,16 @@ import os
 import sys
 from pathlib import Path
 
-from kgc_launch.commands._registry_args import add_json_option, add_layer_option, add_registry_option, print_json
+from kgc_launch.commands._registry_args import (
+    add_json_option,
+    add_layer_option,
+    add_registry_option,
+    locate,
+    print_json,
+)
+from kgc_launch.commands._settings import origin_of
 from kgc_launch.errors import EXIT_INPUT, EXIT_OK, InputError
-from kgc_launch.knowngood.load import REGISTRY_MAX_BYTES, find_registry
+from kgc_launch.knowngood.load import REGISTRY_MAX_BYTES
 from kgc_launch.knowngood.locate import Location
 from kgc_launch.knowngood.validate import Problem, check_text
 from kgc_launch.yamlio import read_text_limited
@@ -54,10 +61,7 @@ def run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from kgc_launch.knowngood.layers import layer_files
 
-    if args.path:
-        location = Location(Path(args.path), "given")
-    else:
-        location = find_registry(args.registry, os.environ, os.getcwd())
+    location = Location(Path(args.path), "given") if args.path else locate(args.registry, origin_of(args, "registry"))
     files = [(location, "registry")]
     files += [(Location(layer.path, layer.source), f"{layer.name} layer") for layer in
               layer_files(location.path, no_recipes=args.no_recipes, environ=os.environ)]  # fmt: skip

@@ -18,6 +18,7 @@ from kgc_launch.commands._registry_args import (
     open_registry,
     print_json,
 )
+from kgc_launch.commands._settings import described, origin_of
 from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO
 from kgc_launch.knowngood.registry import Origin, engine_key
 from kgc_launch.knowngood.report import minimum_engine_version, render_show_entry
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     version = engine_version(args.engine_version)
     hardware = hardware_scope(args.hardware)
-    location, registry = open_registry(args.registry, no_recipes=args.no_recipes)
+    location, registry = open_registry(args.registry, origin_of(args, "registry"), no_recipes=args.no_recipes)
     found = registry.find_all(args.model)
     if args.engine is not None:
         found = [item for item in found if engine_key(item.entry.engine) == engine_key(args.engine)]
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         for line in layers:
             print(f"  under it, the {line}")
         if hardware.label is not None:
-            print(f"hardware: {hardware.label}")
+            label = hardware.label if hardware.recipes_profile else described(args, "hardware")
+            print(f"hardware: {label}")
         if not found:
             print(f"{args.model} is not registered" + (f" for {args.engine}" if args.engine else ""))
         for result in shown:

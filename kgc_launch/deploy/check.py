@@ -8,18 +8,25 @@ engine's own resolver on the GPUs the manifest asks for (`kgc_launch.deploy.reso
 Fail-closed: a requirement on a variable whose value is not in the file (a Secret, a ConfigMap key, the
 shell running compose) cannot be decided, and neither can a flag whose value is built from one; such a
 launch is `error` (not evaluated, exit 3), never a pass.
+
+A launch through kgc-launch is judged as that kgc-launch would judge it (`kgc_launch.deploy.wrapper`): its
+own `--hardware` replaces the check's for that launch, its `--registry` (or `$KNOWN_GOOD_CONFIG_REGISTRY`)
+replaces the check's registry where the file is readable here (else the registry check is not evaluated),
+its `--require-registered`, `--set`, `--workload`, `--ferrum-features` apply, and its own options after the
+engine are the usage error it would stop on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kgc_launch.deploy.launch import Launch, has_unexpanded
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import LaunchResult, MissingFlag, Refusal, Severity
 from kgc_launch.deploy.resolve import judge_engine, launch_inventory
-from kgc_launch.deploy.wrapper import wrapper_options
+from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
 from kgc_launch.findings import first_sentence, is_paste_ready
@@ -54,6 +61,7 @@ class DeployChecker:
     def __init__(self, settings: CheckSettings) -> None:
         self.settings = settings
         self.models = ModelReader(settings.environ)
+        self.registries: dict[Path, Registry] = {}
 
     def check(self, launch: Launch) -> LaunchResult:
         try:
@@ -70,28 +78,75 @@ class DeployChecker:
         wrapped = wrapper_options(launch)
         env = {**launch.known_env(), **settings.env}
         unknown = {name: why for name, why in launch.unknown_env().items() if name not in settings.env}
-        inventory = (
-            None if settings.hardware is None else launch_inventory(settings.hardware, launch.gpus, launch.nodes)
-        )
+        result = LaunchResult(launch, "pass", notes=list(wrapped.notes))
+        undecided = list(wrapped.undecided)
+        if wrapped.stop is not None:
+            result.refusals.append(Refusal(wrapped.stop, None, "kgc-launch"))
+        inventory = self._inventory(launch, wrapped, result, undecided)
+        registry = self._registry(wrapped, result, undecided)
         serve_args = registry_args(launch)
-        report = check_launch(
-            settings.registry,
-            model_ids=model_ids(model, launch, serve_args),
-            serve_args=serve_args,
-            env=env,
-            engine=launch.engine,
-            engine_version=settings.engine_version,
-            gpus=None if inventory is None or not inventory.visible else gpu_scope(inventory),
-            require_registered=settings.require_registered or wrapped.options.require_registered,
-        )
-        result = LaunchResult(launch, "pass", notes=[*wrapped.notes, *report.notes])
-        undecided = registry_findings(result, report, unknown)
+        report = None
+        if registry is not None:
+            report = check_launch(
+                registry,
+                model_ids=model_ids(model, launch, serve_args),
+                serve_args=serve_args,
+                env=env,
+                engine=launch.engine,
+                engine_version=settings.engine_version,
+                gpus=None if inventory is None or not inventory.visible else gpu_scope(inventory),
+                require_registered=settings.require_registered or wrapped.options.require_registered,
+            )
+            result.notes += report.notes
+            undecided += registry_findings(result, report, unknown)
         if inventory is not None:
             undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options)
         if unknown:
             values = ", ".join(f"{name} ({why})" for name, why in unknown.items())
             result.notes.append(f"values not in the file: {values}")
-        return finish(result, report, undecided)
+        return finish(result, report.fix if report is not None else None, undecided)
+
+    def _inventory(
+        self, launch: Launch, wrapped: WrapperOptions, result: LaunchResult, undecided: list[str]
+    ) -> Inventory | None:
+        """The GPUs the launch is planned for: its kgc-launch's `--hardware` as given (the launcher does not
+        probe then), else as many of the check's `--hardware` as the manifest asks for, else none."""
+        spec = wrapped.options.hardware
+        if spec is None:
+            hardware = self.settings.hardware
+            return None if hardware is None else launch_inventory(hardware, launch.gpus, launch.nodes)
+        from kgc_launch.hardware.presets import is_preset_spec
+        from kgc_launch.hardware.select import hardware_from_spec
+
+        if not is_preset_spec(spec) and not Path(spec).is_file():
+            undecided.append(f"not evaluated: hardware file {spec} is inside the container (not readable here)")
+            return None
+        inventory = hardware_from_spec(spec)
+        overrides = " (it replaces the check's --hardware for this launch)" if self.settings.hardware else ""
+        result.notes.append(
+            f"hardware: {wrapped.options.described('hardware', spec)}, as its kgc-launch is told{overrides}"
+        )
+        if launch.gpus is not None and launch.gpus * (launch.nodes or 1) != len(inventory.visible):
+            result.warnings.append(
+                f"its kgc-launch plans for {len(inventory.visible)} GPU(s) ({spec}), but the file gives the "
+                f"container {launch.gpus}"
+            )
+        return inventory
+
+    def _registry(self, wrapped: WrapperOptions, result: LaunchResult, undecided: list[str]) -> Registry | None:
+        """The registry its kgc-launch is given, where this machine can read it; else the check's."""
+        if wrapped.registry is None:
+            return self.settings.registry
+        path = Path(wrapped.registry)
+        if not path.is_file():
+            undecided.append(f"not evaluated: registry {path} is inside the container (not readable here)")
+            return None
+        if path not in self.registries:
+            from kgc_launch.knowngood.load import load_registry
+
+            self.registries[path] = load_registry(path)
+        result.notes.append(f"registry: {path}, as its kgc-launch is told (instead of the check's)")
+        return self.registries[path]
 
     def _engine(
         self,
@@ -193,13 +248,13 @@ def _why(finding: Finding) -> str:
     return text
 
 
-def finish(result: LaunchResult, report: CheckReport, undecided: list[str]) -> LaunchResult:
+def finish(result: LaunchResult, registry_fix: str | None, undecided: list[str]) -> LaunchResult:
     """The verdict and the paste-ready line: a definite failure wins over what could not be decided."""
     failing = any(missing.severity == "error" for missing in result.missing) or bool(result.refusals)
     if undecided:
         result.error = "; ".join(undecided)
     result.verdict = "fail" if failing else "error" if undecided else "pass"
-    fixes = [report.fix] + [refusal.fix for refusal in result.refusals if refusal.fix and is_paste_ready(refusal.fix)]
+    fixes = [registry_fix] + [r.fix for r in result.refusals if r.fix and is_paste_ready(r.fix)]
     words = [fix for fix in dict.fromkeys(fixes) if fix]
     # NAME=VALUE words first, as in every paste-ready line of kgc-launch.
     result.fix = " ".join(sorted(words, key=lambda fix: fix.startswith("-")))

@@ -262,8 +262,9 @@ def engine_launch_from_argv(argv: Sequence[str]) -> tuple[Engine, list[str]] | N
     return None if command is None else (command.engine, command.args)
 
 
-def recognise_command(argv: Sequence[str]) -> EngineCommand | None:
-    """The engine start in an argv, with the environment and kgc-launch options that wrap it, or None."""
+def recognise_command(argv: Sequence[str], forced: str | None = None) -> EngineCommand | None:
+    """The engine start in an argv, with the environment and kgc-launch options that wrap it, or None.
+    `forced` is kgc-launch's `--engine` (the engine of an executable with another name)."""
     tokens, env = strip_wrappers(argv)
     if not tokens:
         return None
@@ -271,7 +272,7 @@ def recognise_command(argv: Sequence[str]) -> EngineCommand | None:
     if program == "kgc-launch":
         return _kgc_wrapped(tokens, env)
     notes: list[str] = []
-    found = _engine_start(tokens, notes)
+    found = _engine_start(tokens, notes, forced)
     if found is None:
         return None
     engine, args = found
@@ -307,10 +308,10 @@ def _after_wrapper(program: str, tokens: list[str], env: dict[str, EnvValue]) ->
     return []
 
 
-def _engine_start(tokens: list[str], notes: list[str]) -> tuple[Engine, list[str]] | None:
+def _engine_start(tokens: list[str], notes: list[str], forced: str | None = None) -> tuple[Engine, list[str]] | None:
     from kgc_launch.engines import recognise
 
-    command = recognise(tokens)
+    command = recognise(tokens, forced)
     if command is None:
         return None
     if command.prefix[-1].endswith(".api_server"):
@@ -321,6 +322,7 @@ def _engine_start(tokens: list[str], notes: list[str]) -> tuple[Engine, list[str
 
 def _kgc_wrapped(tokens: list[str], env: dict[str, EnvValue]) -> EngineCommand | None:
     notes: list[str] = []
+    forced: str | None = None
     index = 1
     while index < len(tokens):
         token = tokens[index]
@@ -329,18 +331,21 @@ def _kgc_wrapped(tokens: list[str], env: dict[str, EnvValue]) -> EngineCommand |
             break
         if not token.startswith("-"):
             break
-        name = token.partition("=")[0]
+        name, eq, inline = token.partition("=")
         if name in VALUE_OPTIONS:
-            index += 1 if "=" in token else 2
+            value = inline if eq else tokens[index + 1] if index + 1 < len(tokens) else None
+            forced = value if name == "--engine" and value in ("vllm", "ferrum") else forced
+            index += 1 if eq else 2
             continue
         if name not in FLAG_OPTIONS:
             notes.append(f"kgc-launch option {token!r} is not one this scanner knows: read as a flag")
         index += 1
-    inner = recognise_command(tokens[index:])
+    inner = recognise_command(tokens[index:], forced)
     if inner is None:
         return None
     inner.env = {**env, **inner.env}
-    inner.wrapper = tokens[1:index]
+    # `kgc-launch vllm serve ...` has no options, but it is a launch through kgc-launch all the same.
+    inner.wrapper = tokens[1:index] or ["--"]
     inner.notes = notes + inner.notes
     return inner
 

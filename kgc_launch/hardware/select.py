@@ -46,7 +46,7 @@ def inventory_from_file(path: Path) -> Inventory:
     from kgc_launch.json_input import read_json_file
 
     document = read_json_file(path, what="hardware JSON file")
-    if isinstance(document, dict) and "backend" in document and "source" not in document:
+    if isinstance(document, dict) and "source" not in document and _CAPABILITY_FIELDS & set(document):
         record = _validated(HardwareCapabilities, document, path, "not a HardwareCapabilities record")
         return inventory_from_capabilities(record, path)
     inventory = _validated(Inventory, document, path, "not a hardware inventory")
@@ -86,6 +86,11 @@ def inventory_from_capabilities(record: HardwareCapabilities, path: Path) -> Inv
     )
 
 
+# A document with any of these (and no inventory `source`) is read as a HardwareCapabilities record, so that
+# a record missing its `backend` is told so, not that it is a bad inventory.
+_CAPABILITY_FIELDS = frozenset(["backend", "compiled_features", "supported_dtypes", "supported_kv_dtypes"])
+
+
 def _validated(model: type[_M], document: object, path: Path, what: str) -> _M:
     from pydantic import ValidationError
 
@@ -94,8 +99,9 @@ def _validated(model: type[_M], document: object, path: Path, what: str) -> _M:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or None
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         raise InputError(
-            f"{what}: {first['msg']}",
+            f"{what}: {message}",
             path=path,
             field=field,
             hint="write one with 'kgc-launch probe --save FILE', or use a preset name",
