@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from testing.hub_server import fake_hub  # noqa: F401  (a fixture, for tests/test_model_hub.py)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-gpu", action="store_true", help="run tests marked gpu (needs a real NVIDIA GPU)")
@@ -32,6 +34,8 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
             "KNOWN_GOOD_CONFIG_REGISTRY",
         ):
             monkeypatch.delenv(name, raising=False)
+    # No test reaches the real Hub: tests of the Hub path use `fake_hub` (testing/hub_server.py), which lifts this.
+    monkeypatch.setenv("KGC_NO_HUB", "1")
 
 
 @pytest.fixture

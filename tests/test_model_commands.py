@@ -54,7 +54,7 @@ def test_inspect_unknown_model_says_so(capsys: pytest.CaptureFixture[str]) -> No
     code, out, _ = run(["model", "inspect", "acme/never-published"], capsys)
     assert code == 0
     assert "architecture      unknown" in out
-    assert "note: 'acme/never-published' was not found" in out
+    assert "note: unknown model 'acme/never-published': not found in the Hugging Face cache" in out
 
 
 def test_inspect_malformed_config_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
