@@ -204,7 +204,9 @@ class FakeHub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-hub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-hub", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -232,11 +234,15 @@ def running_hub(repos: list[FakeRepo] | None = None) -> Iterator[FakeHub]:
 
 @pytest.fixture
 def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    """A running fake Hub with no repos; HF_ENDPOINT points at it and Hub access is allowed."""
+    """A running fake Hub with no repos; HF_ENDPOINT points at it and Hub access is allowed.
+
+    Stopped after the test, which then fails if anything asked for a weight file in full.
+    """
     with running_hub() as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
         monkeypatch.delenv("KGC_NO_HUB", raising=False)
         yield hub
+    assert hub.weight_downloads == [], f"weights were requested in full: {hub.weight_downloads}"
 
 
 class _Handler(BaseHTTPRequestHandler):

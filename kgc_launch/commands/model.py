@@ -1,8 +1,9 @@
-"""`kgc-launch model inspect MODEL [--revision R] [--json]`: what is known about a model, read offline.
+"""`kgc-launch model inspect MODEL [--revision R] [--hf-config-path P] [--json]`: what is known about a model.
 
 Prints the capabilities (the seed's record), where each fact came from, and what one token of context
-costs in KV cache. Nothing is downloaded. A value without a source is not a fact and prints as unknown; an
-unknown model prints so, with why, and exits 3 like `fit`.
+costs in KV cache. A model neither on disk nor in the HF cache is asked of the Hub (metadata only, into the
+HF cache; `KGC_NO_HUB=1` or `HF_HUB_OFFLINE=1` forbid it), then the shipped catalog. A value without a
+source is not a fact and prints as unknown; an unknown model prints so, with why, and exits 3 like `fit`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     inspect = actions.add_parser(
         "inspect",
         help="capabilities, where each came from, KV bytes per token",
-        description="Read a model's metadata offline: a directory with config.json, a .gguf file, a repo id "
-        "in the Hugging Face cache, or one in the shipped catalog. Exit 3 when the model is unknown.",
+        description="Read a model's metadata: a directory with config.json, a .gguf file, a repo id in the "
+        "Hugging Face cache, else from the Hub (config and safetensors metadata only; KGC_NO_HUB=1 or "
+        "HF_HUB_OFFLINE=1 forbid it, KGC_HUB_TIMEOUT limits it, default 5 s), else the shipped catalog. "
+        "Exit 3 when the model is unknown.",
     )
     inspect.add_argument("model", metavar="MODEL", help="directory, .gguf file, or Hub repo id (ORG/NAME)")
-    inspect.add_argument("--revision", metavar="R", help="HF cache revision: branch, tag or commit (main)")
+    inspect.add_argument("--revision", metavar="R", help="branch, tag or commit (main), as vLLM's --revision")
+    inspect.add_argument(
+        "--hf-config-path", metavar="P", help="read config.json from here instead (as vLLM's --hf-config-path)"
+    )
     inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -39,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     from kgc_launch.model.kv_cache import kv_bytes_per_token, linear_state_bytes
     from kgc_launch.model.metadata import read_model
 
-    facts = read_model(args.model, revision=args.revision, environ=os.environ)
+    facts = read_model(
+        args.model, revision=args.revision, environ=os.environ, hub=True, hf_config_path=args.hf_config_path
+    )
     per_token: dict[str, int] | None = None
     if facts.source != "unknown":
         per_token = {dtype: kv_bytes_per_token(facts, kv_cache_dtype=dtype) for dtype in ("auto", "fp8")}

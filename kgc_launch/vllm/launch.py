@@ -37,8 +37,14 @@ def plan_vllm(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
             Finding("refuse", "no model given", fix=f"{' '.join(ctx.command.prefix)} MODEL", origin="launcher")
         )
     else:
-        revision = args.get("revision")
-        facts = read_model(args.model, revision=revision if isinstance(revision, str) else None, environ=ctx.environ)
+        revision, config_path = args.get("revision"), args.get("hf-config-path")
+        facts = read_model(
+            args.model,
+            revision=revision if isinstance(revision, str) else None,
+            environ=ctx.environ,
+            hub=True,  # not on disk nor cached: vLLM would download it; read its metadata first (KGC_NO_HUB=1: no)
+            hf_config_path=config_path if isinstance(config_path, str) else None,
+        )
     ctx.lap("model")
 
     platform = vllm_platform(ctx.version, ctx.version_source, ctx.environ)
