@@ -259,7 +259,8 @@ def _read_catalog(model_id: str, revision: str | None) -> ModelFacts:
         config_label="catalog config.json",
         model_id=entry.model_id,
     )
-    notes = [*facts.notes, "not on disk: published numbers from the shipped catalog"]
+    recorded = f" (recorded on {entry.recorded_on} from {entry.recorded_from})" if entry.recorded_on else ""
+    notes = [*facts.notes, f"not on disk: published numbers from the shipped catalog{recorded}"]
     if revision is not None:
         notes.append(f"revision {revision!r} is not in the HF cache; the catalog describes the main branch")
     facts = facts.model_copy(update={"notes": notes})
