@@ -23,6 +23,7 @@ import hashlib
 import json
 import struct
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -180,6 +181,8 @@ class FakeHub:
     def __init__(self, repos: list[FakeRepo] | None = None) -> None:
         self.repos: dict[str, FakeRepo] = {repo.repo_id.lower(): repo for repo in repos or []}
         self.mode = "normal"
+        self.latency_s = 0.0
+        """Added before every answer: a stand-in for the round trip to a distant Hub (benchmarks)."""
         self.requests: list[Request] = []
         self.weight_downloads: list[str] = []
         self.release = threading.Event()
@@ -262,6 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.state
         path = urlsplit(self.path).path
         hub.requests.append(Request(self.command, path, self.headers.get("Range"), self.headers.get("Authorization")))
+        if hub.latency_s:
+            time.sleep(hub.latency_s)
         if hub.mode == "hang":
             hub.release.wait(timeout=60)
             self.close_connection = True
