@@ -448,12 +448,15 @@ def describe_error(error: BaseException, repo_id: str, revision: str | None, set
         return HubError("server", f"{settings.endpoint} answered {status} (server error) for {repo_id}")
     if status is not None:
         return HubError("http", f"{settings.endpoint} answered HTTP {status} for {repo_id}")
+    # Refused or unresolvable before timeouts: urllib3's NewConnectionError derives from ConnectTimeoutError.
+    if names & {"ConnectionRefusedError", "NewConnectionError", "NameResolutionError", "gaierror", "ConnectError"}:
+        return HubError("unreachable", f"cannot reach {settings.endpoint}: {_first_line(chain[-1])}")
     if isinstance(error, TimeoutError) or any("Timeout" in name for name in names):
         return HubError(
             "timeout",
             f"no answer from {settings.endpoint} within {settings.timeout_s:g} s (KGC_HUB_TIMEOUT sets the limit)",
         )
-    if names & {"ConnectError", "ConnectionError", "NetworkError", "LocalEntryNotFoundError", "OSError"}:
+    if names & {"ConnectionError", "NetworkError", "LocalEntryNotFoundError", "OSError"}:
         return HubError("unreachable", f"cannot reach {settings.endpoint}: {_first_line(chain[-1])}")
     if names & {"FileMetadataError", "SafetensorsParsingError", "JSONDecodeError", "ValueError"}:
         return HubError(
