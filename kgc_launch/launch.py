@@ -72,8 +72,10 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
     from kgc_launch.knowngood.load import locate_registry
     from kgc_launch.model.metadata import read_model
 
-    def lookup(model: str, revision: str | None) -> ModelFacts:
-        return read_model(model, revision=revision, environ=environ)
+    def lookup(model: str, revision: str | None, hf_config_path: str | None) -> ModelFacts:
+        # Not on disk nor cached: vLLM would download it, so its metadata is read from the Hub first
+        # (within KGC_HUB_TIMEOUT; HF_HUB_OFFLINE=1 or KGC_NO_HUB=1: not asked).
+        return read_model(model, revision=revision, environ=environ, hub=True, hf_config_path=hf_config_path)
 
     context = PlanContext(options, command, inventory, version, version_source, environ, cwd, clock.lap, lookup)
     registry_path = locate_registry(options.registry, environ, cwd)

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from kgc_launch.serve_args import ServeArgs
 
 
-ModelLookup = Callable[[str, "str | None"], "ModelFacts"]
-"""(model, revision) -> its facts (`source == "unknown"` when not found); raises InputError for a bad path."""
+ModelLookup = Callable[[str, "str | None", "str | None"], "ModelFacts"]
+"""(model, revision, hf_config_path) -> its facts (`source == "unknown"` when not found, with the reason);
+raises InputError for a bad local path."""
 
 
 @dataclass

@@ -177,7 +177,8 @@ class Result:
 
 def environment(home: Path, bin_dir: Path) -> dict[str, str]:
     """A controlled environment: the project's kgc-launch first on PATH, HOME in the scratch area, none of
-    the developer's KGC_*, FERRUM_*, VLLM_*, HF_* or CUDA variables (nothing of the caller's is passed)."""
+    the developer's KGC_*, FERRUM_*, VLLM_*, HF_* or CUDA variables (nothing of the caller's is passed), and
+    no Hugging Face Hub (HF_HUB_OFFLINE=1): an example's output never depends on the network."""
     return {
         "PATH": os.pathsep.join([str(bin_dir), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": str(home),
@@ -188,6 +189,7 @@ def environment(home: Path, bin_dir: Path) -> dict[str, str]:
         "TERM": "dumb",
         "PYTHONUNBUFFERED": "1",  # stdout and stderr interleave in the order they were written
         "PYTHONDONTWRITEBYTECODE": "1",
+        "HF_HUB_OFFLINE": "1",
     }
 
 

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from testing.hub_server import fake_hub  # noqa: F401  (a fixture, for tests/test_model_hub.py)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-gpu", action="store_true", help="run tests marked gpu (needs a real NVIDIA GPU)")
@@ -35,6 +37,8 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     # The tests written before the recipes layer check the user's registry alone; the layer's own tests
     # (tests/test_knowngood_recipes*.py, test_knowngood_layers.py) turn it back on with `recipes_layer_on`.
     monkeypatch.setenv("KGC_NO_RECIPES", "1")
+    # No test reaches the real Hub: tests of the Hub path use `fake_hub` (testing/hub_server.py), which lifts this.
+    monkeypatch.setenv("KGC_NO_HUB", "1")
 
 
 @pytest.fixture

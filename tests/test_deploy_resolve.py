@@ -23,7 +23,7 @@ def test_a_refusal_resting_on_an_unknown_value_is_undecided() -> None:
     l4 = inventory_from_preset("L4")
 
     def resolve_vllm_launch(tokens: list[str], *_: object, **__: object) -> EngineVerdict:
-        def lookup(_model: str, _revision: str | None) -> ModelFacts:
+        def lookup(_model: str, _revision: str | None, _config: str | None) -> ModelFacts:
             return facts
 
         return judge_engine("vllm", tokens, l4, lookup, LaunchOptions(), environ={}, engine_version="0.11.0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -51,11 +52,34 @@ def test_inspect_json_shape(
     assert document["kv_bytes_per_token"]["auto"] == 62 * 2 * 16 * 128 * 2
 
 
-def test_inspect_unknown_model_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["model", "inspect", "acme/never-published"], capsys)
-    assert code == 0
+def test_inspect_unknown_model_exits_3_and_invents_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["model", "inspect", "acme/never-published"], capsys)
+    assert code == 3  # as `fit` does: an input that cannot be evaluated
     assert "architecture      unknown" in out
-    assert "note: 'acme/never-published' was not found" in out
+    for row in ("supported dtypes", "graph-safe MoE", "quantization", "moe"):
+        assert re.search(rf"^  {row} +unknown *$", out, re.MULTILINE), row
+    assert "fp16" not in out  # the seed record's placeholder is not a fact
+    assert "note: unknown model 'acme/never-published': not found in the Hugging Face cache" in out
+    assert "the Hub was not asked (KGC_NO_HUB=1 forbids Hub access)" in out
+    assert "acme/never-published: the model is unknown" in err
+
+
+def test_inspect_json_of_an_unknown_model_has_nulls_not_placeholders(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["model", "inspect", "acme/never-published", "--json"], capsys)
+    assert code == 3
+    document = json.loads(out)
+    assert document["source"] == "unknown" and document["provenance"] == {}
+    assert document["capabilities"]["supported_dtypes"] is None
+    assert document["capabilities"]["graph_safe_moe"] is None
+    assert document["notes"][0].startswith("unknown model 'acme/never-published': ")
+
+
+def test_a_config_without_a_dtype_has_no_supported_dtypes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = {key: value for key, value in config_fixture("qwen3-8b").items() if key != "torch_dtype"}
+    code, out, _ = run(["model", "inspect", str(write_model_dir(tmp_path / "m", config))], capsys)
+    assert code == 0
+    assert re.search(r"^  supported dtypes +unknown *$", out, re.MULTILINE)
+    assert re.search(r"^  dtype +unknown *$", out, re.MULTILINE)
 
 
 def test_inspect_malformed_config_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,7 +26,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "diff": CommandSpec(
         "kgc_launch.commands.diff", "compare two effective_config.json documents; exit 1 if they differ"
     ),
-    "model": CommandSpec("kgc_launch.commands.model", "model inspect MODEL: its metadata, read offline"),
+    "model": CommandSpec(
+        "kgc_launch.commands.model", "model inspect MODEL: its metadata (disk, HF cache, the Hub, the catalog)"
+    ),
     "fit": CommandSpec("kgc_launch.commands.fit", "will MODEL fit on --hardware under vLLM? the memory plan"),
     "check": CommandSpec(
         "kgc_launch.commands.check", "check serve args or a deploy file against the known-good registry"

@@ -53,7 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="GPUs to plan for: a preset (H100, 2xH100, 8xA100-80GB) or a 'kgc-launch probe --save' file; "
         "default: the GPUs this machine's engine would see (probed)",
     )
-    parser.add_argument("--revision", metavar="R", help="HF cache revision: branch, tag or commit")
+    parser.add_argument("--revision", metavar="R", help="branch, tag or commit (main), as vLLM's --revision")
+    parser.add_argument(
+        "--hf-config-path", metavar="P", help="read config.json from here instead (as vLLM's --hf-config-path)"
+    )
     parser.add_argument("--tensor-parallel-size", "-tp", type=_at_least_one, default=1, metavar="N")
     parser.add_argument("--pipeline-parallel-size", "-pp", type=_at_least_one, default=1, metavar="N")
     parser.add_argument("--max-model-len", type=_at_least_one, metavar="L", help="default: max_position_embeddings")
@@ -81,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     inventory = select_hardware(args.hardware, os.environ, use_cuda_driver=False)
     spec = args.hardware or "(probed)"
     devices = _devices(inventory, args.tensor_parallel_size * args.pipeline_parallel_size, spec)
-    facts = read_model(args.model, revision=args.revision, environ=os.environ)
+    facts = read_model(
+        args.model, revision=args.revision, environ=os.environ, hub=True, hf_config_path=args.hf_config_path
+    )
     if facts.source == "unknown":
         raise InputError(
             f"cannot plan for {args.model}: the model is unknown",

@@ -169,7 +169,7 @@ class DeployChecker:
             return [f"the model cannot be read: {read.error}"]
         facts = read.facts
 
-        def lookup(_model: str, _revision: str | None) -> ModelFacts:
+        def lookup(_model: str, _revision: str | None, _config: str | None) -> ModelFacts:
             return facts  # the model this check names for the launch (`--model` wins over the file's)
 
         verdict = judge_engine(

@@ -80,7 +80,7 @@ def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
     if args.model is None:
         findings.append(Finding("refuse", "no model given", fix="ferrum serve MODEL", origin="launcher"))
     else:
-        facts = ctx.read_model(args.model, None)
+        facts = ctx.read_model(args.model, None, None)
     ctx.lap("model")
 
     toml_entries, toml_preset, toml_finding = _ferrum_toml(ctx.cwd) if ctx.local_files else ({}, None, None)

@@ -153,7 +153,9 @@ def facts_from_config(
         graph_safe_moe=False,
     )
     read.provenance["architecture"] = f"{config_label}: model_type"
-    read.provenance["supported_dtypes"] = "the checkpoint dtype (+fp32); fp16 only for int4 GPTQ/AWQ kernels"
+    if quantization in _FP16_ONLY or dtype_name in DTYPE_SHORT:
+        read.provenance["supported_dtypes"] = "the checkpoint dtype (+fp32); fp16 only for int4 GPTQ/AWQ kernels"
+    # else: no dtype to derive them from; the record keeps the seed's placeholder, with no source (not a fact)
     read.provenance["graph_safe_moe"] = "not derivable from config.json (seed default: false)"
     if dtype_where:
         read.provenance["torch_dtype"] = dtype_where
@@ -334,12 +336,15 @@ def _note_rope_scaling(read: _Reader, notes: list[str]) -> None:
     notes.append(f"{detail} ({found[1]}); max context is max_position_embeddings")
 
 
+_FP16_ONLY = ("gptq_int4", "awq_int4")
+
+
 def _supported_dtypes(dtype_name: str | None, quantization: str | None) -> list[str]:
-    if quantization in ("gptq_int4", "awq_int4"):
+    if quantization in _FP16_ONLY:
         return ["fp16"]  # the seed's choice for int4 GPTQ: its Marlin/ferrum kernels compute in fp16
     short = DTYPE_SHORT.get(dtype_name or "")
     if short is None:
-        return ["fp16", "fp32"]  # ModelCapabilities.unknown()'s list
+        return ["fp16", "fp32"]  # ModelCapabilities.unknown()'s placeholder; no provenance is recorded for it
     if short == "fp32":
         return ["fp32", "bf16", "fp16"]
     return [short, "fp32"]

@@ -1,7 +1,7 @@
 """What is known about a model, where each fact came from, and the memory plan's result type.
 
 `capabilities` is the seed's ferrum-shaped record; the other fields are what the memory plan and the
-vLLM rules need beyond it. Nothing here is read from the network.
+vLLM rules need beyond it.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from typing import ClassVar, Literal
 
 from kgc_launch.records import ModelCapabilities
 
-FactsSource = Literal["directory", "hf_cache", "catalog", "unknown"]
+FactsSource = Literal["directory", "hf_cache", "hub", "catalog", "unknown"]
 AttentionKind = Literal["mha", "gqa", "mla", "hybrid", "unknown"]
-WeightBytesSource = Literal["safetensors_index", "safetensors_files", "gguf", "catalog", "estimate", "unknown"]
+WeightBytesSource = Literal[
+    "safetensors_index", "safetensors_files", "safetensors_header", "gguf", "catalog", "estimate", "unknown"
+]
 
 
 class _Model:

@@ -50,8 +50,12 @@ def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
             Finding("refuse", "no model given", fix=f"{' '.join(ctx.command.prefix)} MODEL", origin="launcher")
         )
     else:
-        revision = args.get("revision")
-        facts = ctx.read_model(args.model, revision if isinstance(revision, str) else None)
+        revision, config_path = args.get("revision"), args.get("hf-config-path")
+        facts = ctx.read_model(
+            args.model,
+            revision if isinstance(revision, str) else None,
+            config_path if isinstance(config_path, str) else None,
+        )
     ctx.lap("model")
 
     unknown = _placeholders(args) if ctx.placeholders else {}
