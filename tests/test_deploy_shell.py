@@ -213,7 +213,7 @@ def test_reading_never_raises_on_odd_input(text: str) -> None:
 
 def test_lines_stay_exact_after_continuations_inside_substitutions() -> None:
     script = (
-        'A=$(echo a \\\n  b \\\n  c)\n'  # lines 1-3
+        "A=$(echo a \\\n  b \\\n  c)\n"  # lines 1-3
         "B=`echo x \\\n  y`\n"  # lines 4-5
         "C=$'one\\\ntwo'\n"  # lines 6-7
         "vllm serve m \\\n  --port 8000\n"  # line 8

@@ -8,6 +8,11 @@ engine's own resolver on the GPUs the manifest asks for (`kgc_launch.deploy.reso
 Fail-closed: a requirement on a variable whose value is not in the file (a Secret, a ConfigMap key, the
 shell running compose) cannot be decided, and neither can a flag whose value is built from one; such a
 launch is `error` (not evaluated, exit 3), never a pass.
+
+What the file itself shows the engine would reject (args that repeat the image's `vllm serve`) is a
+refusal. The hardware checks run only where they can mean something (`hardware_skip`): never on a launch
+that asks for another vendor's devices, nor without a device count for a Kubernetes-scheduled launch;
+a launch whose hardware checks did not run says why (`LaunchResult.hardware`), and is counted apart.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kgc_launch.deploy.launch import Launch, has_unexpanded
+from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import LaunchResult, MissingFlag, Refusal, Severity
-from kgc_launch.deploy.resolve import judge_engine, launch_inventory
+from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory
 from kgc_launch.deploy.wrapper import wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
@@ -46,6 +52,8 @@ class CheckSettings:
     """`--env`: values the files do not hold (a Secret's, a ConfigMap's), over each launch's environment."""
     environ: Mapping[str, str] = field(default_factory=dict)
     """This machine's environment: where the Hugging Face cache is."""
+    model_map: Mapping[str, str] = field(default_factory=dict)
+    """`--model-map PATH=ORG/NAME`: the model a path inside the container holds."""
 
 
 class DeployChecker:
@@ -64,14 +72,22 @@ class DeployChecker:
 
     def _check(self, launch: Launch) -> LaunchResult:
         settings = self.settings
-        model = settings.model or launch.model
+        if launch.unevaluated is not None:
+            return LaunchResult(launch, "error", error=launch.unevaluated)
+        choice = choose_model(launch, settings.model, settings.model_map)
+        model = choice.model
+        rejections = [Refusal(text, None, "vLLM's argument parser") for text in launch.rejections]
         if model is None:
-            return LaunchResult(launch, "error", error=f"the model is not known ({launch.model_why}); pass --model ID")
+            why = f"the model is not known ({choice.why}); pass --model ID or --model-map PATH=ORG/NAME"
+            if rejections:
+                return LaunchResult(launch, "fail", refusals=rejections, notes=[why])
+            return LaunchResult(launch, "error", error=why)
         wrapped = wrapper_options(launch)
         env = {**launch.known_env(), **settings.env}
         unknown = {name: why for name, why in launch.unknown_env().items() if name not in settings.env}
+        skip = hardware_skip(settings.hardware, launch)
         inventory = (
-            None if settings.hardware is None else launch_inventory(settings.hardware, launch.gpus, launch.nodes)
+            None if settings.hardware is None or skip is not None else launch_inventory(settings.hardware, launch)
         )
         serve_args = registry_args(launch)
         report = check_launch(
@@ -84,7 +100,8 @@ class DeployChecker:
             gpus=None if inventory is None or not inventory.visible else gpu_scope(inventory),
             require_registered=settings.require_registered or wrapped.options.require_registered,
         )
-        result = LaunchResult(launch, "pass", notes=[*wrapped.notes, *report.notes])
+        result = LaunchResult(launch, "pass", notes=[*wrapped.notes, *report.notes], refusals=rejections)
+        result.model, result.model_source, result.hardware = model, choice.source, skip
         undecided = registry_findings(result, report, unknown)
         if inventory is not None:
             undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options)
@@ -113,6 +130,17 @@ class DeployChecker:
         if read.facts is None:
             return [f"the model cannot be read: {read.error}"]
         facts = read.facts
+        if facts.source == "unknown" and not is_hub_id(model):
+            result.hardware = (
+                f"the model {model} is a path inside the container, its config is not read here (name it with "
+                "--model-map PATH=ORG/NAME or the annotation kgc-launch.io/model): only the checks that need "
+                "no model facts ran"
+            )
+        elif facts.source == "unknown":
+            result.hardware = (
+                f"the model {model}'s config is not known here (neither in the Hugging Face cache nor in the "
+                "shipped catalog): only the checks that need no model facts ran"
+            )
 
         def lookup(_model: str, _revision: str | None) -> ModelFacts:
             return facts  # the model this check names for the launch (`--model` wins over the file's)
