@@ -9,7 +9,9 @@ Where the pod templates are:
   LWS_GROUP_SIZE and LWS_WORKER_INDEX into every container;
 - KubeRay RayCluster (`headGroupSpec` and `workerGroupSpecs`), RayService (its `rayClusterConfig`, and a
   Ray Serve LLM application in `serveConfigV2`), AIBrix RayClusterFleet (`spec.template.spec`, a RayCluster
-  spec) and StormService (`spec.template.spec.roles[]`, `podGroupSize` pods per instance);
+  spec) and StormService (`spec.template.spec.roles[]`, `podGroupSize` pods per instance); KubeRay gives
+  the first container of a Ray pod its own `ray start` command unless the file sets `command` (the
+  user's command then runs `$KUBERAY_GEN_RAY_START_CMD` itself);
 - KServe InferenceService (`spec.predictor` containers, and `predictor.model` joined with its
   ServingRuntime by kserve.py) and ServingRuntime / ClusterServingRuntime (`spec.containers`, and
   `spec.workerSpec` for multi-node);
@@ -73,6 +75,8 @@ class PodRole:
     metadata: Any = None
     group: str | None = None
     """The group this role's pods belong to (roles with the same label form one engine instance)."""
+    ray: bool = False
+    """A KubeRay pod: its first container, given no `command`, runs KubeRay's generated `ray start`."""
 
 
 @dataclass
@@ -202,9 +206,11 @@ def _leader_worker(spec: dict[str, Any]) -> list[PodRole]:
 def _ray_cluster(spec: dict[str, Any]) -> list[PodRole]:
     """A KubeRay RayCluster spec: 1 head pod, and per worker group `replicas x numOfHosts` pods."""
     head = mapping(_at(spec, "headGroupSpec", "template"))
-    roles = (
-        [PodRole("head", head.get("spec"), pods=1, metadata=head.get("metadata"), group="RayCluster")] if head else []
-    )
+    roles: list[PodRole] = []
+    if head:
+        roles.append(
+            PodRole("head", head.get("spec"), pods=1, metadata=head.get("metadata"), group="RayCluster", ray=True)
+        )
     for group in spec.get("workerGroupSpecs") or []:
         if not isinstance(group, dict):
             continue
@@ -213,9 +219,8 @@ def _ray_cluster(spec: dict[str, Any]) -> list[PodRole]:
         pods = replicas * hosts if _is_int(replicas) and _is_int(hosts) else None
         template = mapping(group.get("template"))
         name = f"workerGroup {group.get('groupName', '?')}"
-        roles.append(
-            PodRole(name, template.get("spec"), pods=pods, metadata=template.get("metadata"), group="RayCluster")
-        )
+        metadata = template.get("metadata")
+        roles.append(PodRole(name, template.get("spec"), pods=pods, metadata=metadata, group="RayCluster", ray=True))
     return roles
 
 
@@ -299,6 +304,8 @@ def _pod(
             sidecar = key == "initContainers" and isinstance(node, dict) and node.get("restartPolicy") == "Always"
             if key == "initContainers" and not sidecar:
                 continue  # runs to completion before the pod's containers start: not a serving process
+            if role.ray and key == "containers" and index == 0 and isinstance(node, dict) and "command" not in node:
+                continue  # KubeRay generates this container's command: `ray start ...` (not the image's)
             spec = read_container(node, path=path, line=line_of(containers, index), source=context.source)
             read = container_launches(spec, path=path, obj=prefix + spec.name, base_env=role.injected, nodes=nodes)
             for launch in read.launches:

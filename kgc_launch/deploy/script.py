@@ -11,7 +11,7 @@ the model of a later launch that serves DIR.
 
 from __future__ import annotations
 
-from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches
+from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches, script_file_of
 from kgc_launch.deploy.docker_run import parse_docker_run
 from kgc_launch.deploy.findings import Findings
 from kgc_launch.deploy.images import mentions_engine_text
@@ -38,25 +38,50 @@ def is_shell_script(name: str, text: str) -> bool:
 def script_findings(text: str, path: str) -> Findings:
     findings = Findings()
     hints: list[ModelHint] = []
-    evals: list[str] = []
+    opaque: list[str] = []
     for command in split_script(text):
         download = download_hint(strip_wrappers(command.words)[0], f"line {command.line}")
         if download is not None:
             hints.append(download)
             continue
-        if command.words[:1] == ["eval"]:
-            evals.append(
-                f"line {command.line}: `eval` runs a command built at run time ({' '.join(command.words)[:80]}): "
-                "not read as a launch"
-            )
+        hidden = _opaque(command)
+        if hidden is not None:
+            opaque.append(f"line {command.line}: {hidden}")
             continue
         read = command_launches(command, path)
         for launch in read.launches:
             launch.model_hints += hints
         findings.take(read)
-    if evals and not findings.launches and mentions_engine_text(text) is not None:
-        findings.unevaluated += evals  # the engine may be what the eval'd text starts
+    engine = mentions_engine_text(_uncommented(text))
+    if engine is None or findings.launches or findings.unevaluated or findings.notes:
+        return findings
+    if opaque:  # the engine may be what these commands start
+        findings.unevaluated += [f"{what}: not read as a launch" for what in opaque]
+    else:
+        findings.notes.append(f"it mentions {engine}, but none of its commands starts an engine")
     return findings
+
+
+def _opaque(command: ShellCommand) -> str | None:
+    """What a command runs when it cannot be seen from the script: `eval`, `source`, another script, a
+    program whose name is built at run time."""
+    words = strip_wrappers(command.words)[0] or command.words
+    program = words[0] if words else ""
+    text = " ".join(command.words)[:80]
+    if program == "eval":
+        return f"`eval` runs a command built at run time ({text})"
+    if program in ("source", "."):
+        return f"`{text}` runs another file's commands"
+    if "$" in program:
+        return f"`{text}` runs a program named at run time"
+    script = script_file_of(words)
+    if script is not None:
+        return f"`{text}` runs the script {script}, which is not in this file"
+    return None
+
+
+def _uncommented(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
 def command_launches(command: ShellCommand, path: str) -> ReadLaunches:
