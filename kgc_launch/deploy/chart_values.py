@@ -124,7 +124,7 @@ def _llmd(values: dict[str, Any], path: str, source: SourceText | None) -> Findi
             if not isinstance(container, dict):
                 continue
             line = line_of(containers, index)
-            _llmd_container(container, role, pool, values, model, hint, name, str(port), parallelism,
+            _llmd_container(container, role, values, model, hint, name, str(port), parallelism,
                             accelerator_type, path, line, source, findings)  # fmt: skip
     return findings
 
@@ -150,7 +150,6 @@ def _model_argument(uri: str, name: str, mount: str) -> tuple[str, ModelHint | N
 def _llmd_container(
     container: dict[str, Any],
     role: str,
-    pool: dict[str, Any],
     values: dict[str, Any],
     model: str,
     hint: ModelHint | None,
@@ -164,12 +163,12 @@ def _llmd_container(
     findings: Findings,
 ) -> None:
     mode = str(container.get("modelCommand") or "custom")
-    tensor = _int(parallelism.get("tensor"), 1)
-    local = _int(parallelism.get("dataLocal"), None)
-    workers = _int(parallelism.get("workers"), None)
-    data = _int(parallelism.get("data"), None)
-    data = data or (local * workers if local and workers else local) or 1
-    local = local or (data // workers if workers else data) or 1
+    # the chart's helpers: tensorParallelism, dataParallelism, dataLocalParallelism, numWorkers
+    tensor = _int(parallelism.get("tensor")) or 1
+    given_local = _int(parallelism.get("dataLocal"))
+    workers = _int(parallelism.get("workers"))
+    data = _int(parallelism.get("data")) or (given_local * workers if given_local and workers else given_local) or 1
+    local = given_local or (data // workers if workers else data) or 1
     node = dict(container)
     args_node = container.get("args")
     own_args = [str(a) for a in args_node] if isinstance(args_node, list) else []
@@ -222,8 +221,7 @@ def _llmd_container(
         if mode != "custom":
             launch.notes.append("implied by the chart: the command is the one its template builds")
     findings.take(read)
-    del pool
 
 
-def _int(value: Any, default: int | None) -> Any:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

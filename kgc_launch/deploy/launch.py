@@ -7,7 +7,8 @@ and, where the deploy file says, the GPUs it is given. Values a file does not ho
 Recognised command lines (`recognise_command`): the engine starts that `kgc_launch.engines.recognise` knows
 (the launcher's own rule), and what runs them:
     kgc-launch [kgc options] [--] ENGINE ...        (the launch kgc-launch would exec)
-    env [-i] [VAR=x]... CMD, exec CMD, nohup CMD, nice, setsid, stdbuf, numactl, tini/dumb-init -- CMD
+    env [-i] [VAR=x]... CMD, exec CMD, nohup CMD, nice, setsid, stdbuf, numactl, tini/dumb-init -- CMD,
+    ray symmetric-run [OPTIONS] -- CMD
 """
 
 from __future__ import annotations
@@ -291,6 +292,11 @@ def strip_wrappers(argv: Sequence[str]) -> tuple[list[str], dict[str, EnvValue]]
     env: dict[str, EnvValue] = {}
     tokens = list(argv)
     for _ in range(16):  # wrappers nest (`exec env X=1 nohup vllm serve`), never this deep in practice
+        if tokens[:2] == ["ray", "symmetric-run"] and "--" in tokens:
+            # `ray symmetric-run [OPTIONS] -- CMD` starts Ray on every node, then runs CMD on the head (the vLLM
+            # docs' multi-node recipe): the command after `--` is the launch.
+            tokens = tokens[tokens.index("--") + 1 :]
+            continue
         if not tokens or posixpath.basename(tokens[0]) not in _WRAPPERS:
             break
         tokens = _after_wrapper(posixpath.basename(tokens[0]), tokens, env)
