@@ -48,6 +48,8 @@ class Tally:
     found_implied: int = 0
     extra: int = 0
     lines: int = 0
+    unevaluated: int = 0
+    """Found launches the check could not evaluate (an unknown ENTRYPOINT, an unknown model): exit 3."""
     false_pass: int = 0
     false_fail: int = 0
     files: int = 0
@@ -55,7 +57,17 @@ class Tally:
     problems: list[str] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
-        for name in ("expected", "found", "expected_implied", "found_implied", "extra", "lines", "false_pass"):
+        names = (
+            "expected",
+            "found",
+            "expected_implied",
+            "found_implied",
+            "extra",
+            "lines",
+            "unevaluated",
+            "false_pass",
+        )
+        for name in names:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.false_fail += other.false_fail
         self.files += other.files
@@ -126,7 +138,7 @@ def score(run: Run) -> dict[tuple[str, str], Tally]:
         by_file.setdefault(_relative(launch.file), []).append(launch)
     verdict_plain = {id(result.launch): result for result in run.plain}
     verdict_hardware = {id(result.launch): result for result in run.hardware}
-    statuses = {_relative(status.path): status for status in run.scan.files} if hasattr(run.scan, "files") else {}
+    statuses = {_relative(status.path): status for status in run.scan.files}
     tallies: dict[tuple[str, str], Tally] = {}
     for record in truth()["files"]:
         tally = tallies.setdefault((record["split"], record["kind"]), Tally())
@@ -149,7 +161,9 @@ def score(run: Run) -> dict[tuple[str, str], Tally]:
                 continue
             rejected = bool(item.get("would_vllm_reject"))
             if launch is None:
-                tally.problems.append(f"missed: {name}:{item['line']}")
+                said = statuses.get(name)
+                why = "" if said is None else f" ({said.status}: {said.why})"
+                tally.problems.append(f"missed: {name}:{item['line']}{why}")
                 tally.false_pass += rejected
                 continue
             if implied:
@@ -160,6 +174,8 @@ def score(run: Run) -> dict[tuple[str, str], Tally]:
                 tally.lines += 1
             else:
                 tally.problems.append(f"line: {name}: reported {launch.line}, truth {item['line']}")
+            plain = verdict_plain.get(id(launch))
+            tally.unevaluated += plain is None or plain.verdict == "error"
             for results in (verdict_plain, verdict_hardware):
                 result = results.get(id(launch))
                 verdict = result.verdict if result is not None else "error"
@@ -186,14 +202,14 @@ def _why(result: LaunchResult | None) -> str:
     return "; ".join(refusal.message for refusal in result.refusals) or "; ".join(m.flag for m in result.missing)
 
 
-COLUMNS = ("found", "implied", "extra", "lines", "false PASS", "false FAIL", "silent files")
+COLUMNS = ("found", "implied", "not eval.", "extra", "lines", "false PASS", "false FAIL", "silent")
 
 
 def table(tallies: dict[tuple[str, str], Tally]) -> str:
     lines: list[str] = []
     for split in ("calibration", "validation"):
         lines.append(f"{split}:")
-        lines.append(f"  {'kind':<24}" + "".join(f"{column:>14}" for column in COLUMNS))
+        lines.append(f"  {'kind':<22}" + "".join(f"{column:>12}" for column in COLUMNS))
         total = Tally()
         for (part, kind), tally in sorted(tallies.items()):
             if part != split:
@@ -208,13 +224,14 @@ def _row(kind: str, tally: Tally) -> str:
     cells = [
         f"{tally.found}/{tally.expected}",
         f"{tally.found_implied}/{tally.expected_implied}",
+        str(tally.unevaluated),
         str(tally.extra),
         f"{tally.lines}/{tally.found + tally.found_implied}",
         str(tally.false_pass),
         str(tally.false_fail),
         f"{tally.silent}/{tally.files}",
     ]
-    return f"  {kind:<24}" + "".join(f"{cell:>14}" for cell in cells)
+    return f"  {kind:<22}" + "".join(f"{cell:>12}" for cell in cells)
 
 
 def totals(tallies: Iterable[Tally]) -> Tally:
@@ -235,14 +252,30 @@ def report(run: Run) -> tuple[str, Tally]:
     return text, total
 
 
+# vLLM would reject these two, but only its own flag vocabulary says so (`--task` was removed; `=False` on a
+# BooleanOptionalAction flag): the deploy reading passes their arguments unchanged to the vLLM parser of
+# kgc_launch.vllm, which does not know vLLM's whole flag list yet. Any other false PASS fails this test.
+KNOWN_FALSE_PASS = frozenset(
+    [
+        "files/mssssss123__UltraRAG__script__vllm_serve_emb.sh/vllm_serve_emb.sh:3",
+        "files/mohamedtalal1__deepseek-ocr-builder__Dockerfile/Dockerfile:15",
+    ]
+)
+
+
 def test_the_corpus_score() -> None:
     run = run_corpus()
     text, total = report(run)
     print("\n" + text)
     assert not run.tracebacks
     assert total.found >= 0.95 * total.expected
+    assert total.found_implied == total.expected_implied
     assert total.extra == 0
     assert total.false_fail == 0
+    assert total.lines == total.found + total.found_implied  # every reported launch on the truth's line
+    assert total.silent == 0
+    false_pass = {problem.removeprefix("false PASS: ") for problem in total.problems if "false PASS" in problem}
+    assert false_pass <= KNOWN_FALSE_PASS
 
 
 if __name__ == "__main__":

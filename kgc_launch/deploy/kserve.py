@@ -139,6 +139,7 @@ def resolve(runtimes: list[RuntimeTemplate], references: list[ModelReference]) -
     launches: list[Launch] = []
     notes: list[Note] = []
     used: set[int] = set()
+    users: dict[int, list[str]] = {}
     for reference in references:
         runtime = _runtime_for(reference, runtimes)
         if runtime is None and reference.model_format == "huggingface":
@@ -159,11 +160,14 @@ def resolve(runtimes: list[RuntimeTemplate], references: list[ModelReference]) -
             notes.append(Note(reference.path, reference.line, text, unevaluated=True))
             continue
         used.add(id(runtime))
+        users.setdefault(id(runtime), []).append(f"InferenceService/{reference.service} ({reference.path})")
         read = _merged_launches(reference, runtime)
         launches += read.launches
         notes += _notes(reference.path, reference.line, read)
     for runtime in runtimes:
         if id(runtime) in used:
+            text = f"{runtime.kind}/{runtime.name} runs {', '.join(users[id(runtime)])}: checked there"
+            notes.append(Note(runtime.path, runtime.line, text))
             continue
         for container in [*runtime.containers, *runtime.workers]:
             read = container_launches(
