@@ -188,6 +188,9 @@ def test_a_chart_template_is_not_evaluated_never_no_launch(tmp_path: Path) -> No
         """,
     )
     other = write(chart, "templates/service.yaml", "{{- if .Values.service }}\nkind: Service\n{{- end }}\n")
+    loose = tmp_path / "copied-deployment.yaml"  # a template outside its chart that happens to parse
+    loose.write_text(engine.read_text())
+    assert scan(loose).files[0].status == "not evaluated" and not scan(loose).launches
     result = scan_paths([str(chart)])
     assert not result.launches  # a template is not read, even where it happens to parse as YAML
     assert status(result, engine) == ("not evaluated", HELM_TEMPLATE_WHY)
@@ -718,3 +721,38 @@ def test_launch_results_keep_the_launch() -> None:
     assert LaunchResult(launch, "pass").hardware_unevaluated is False
     assert LaunchResult(launch, "pass", hardware="x").hardware_unevaluated
     assert EXIT_VERDICT_NO == 1
+
+
+def test_a_runtime_used_by_an_inference_service_says_where_it_is_checked(tmp_path: Path) -> None:
+    runtime = write(
+        tmp_path,
+        "runtime.yaml",
+        """\
+        apiVersion: serving.kserve.io/v1alpha1
+        kind: ServingRuntime
+        metadata: {name: vllm}
+        spec:
+          supportedModelFormats: [{name: vLLM, autoSelect: true}]
+          containers:
+            - {name: kserve-container, image: vllm/vllm-openai:latest, args: ["--model=/mnt/models"]}
+        """,
+    )
+    service = write(
+        tmp_path,
+        "isvc.yaml",
+        """\
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata: {name: llama}
+        spec:
+          predictor:
+            model:
+              modelFormat: {name: vLLM}
+              storageUri: hf://meta-llama/Llama-3.1-8B-Instruct
+        """,
+    )
+    result = scan(runtime, service)
+    (launch,) = result.launches
+    assert launch.file == str(service) and launch.line == 6  # the `model:` key: no args of its own
+    state, why = status(result, runtime)
+    assert state == "no launch" and why is not None and "runs InferenceService/llama" in why

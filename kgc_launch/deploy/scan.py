@@ -269,6 +269,8 @@ def _scan_text(
         result.errors.append(error)
         result.files.append(FileReport(file, "not evaluated", f"cannot be read: {error.message}"))
         return None
+    if template and any(_HELM_TEMPLATE.search(" ".join(launch.args)) for launch in findings.launches):
+        return _template(file, text, result)  # parsed as YAML, but its commands are still Go templates
     _name_templates(findings, text)
     findings.mention = _mention(kind, text, findings)
     return findings
