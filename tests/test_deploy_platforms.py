@@ -224,8 +224,16 @@ def test_a_rendered_stream_on_stdin_names_each_launchs_template() -> None:
     result = scan_paths(["-"], stdin=io.StringIO(stream))
     (launch,) = result.launches
     assert (launch.file, launch.line, launch.template) == (STDIN_NAME, 17, "llm/templates/deployment.yaml")
-    text = format_report(checked(result), "text", scan=result)
+    results = checked(result)
+    text = format_report(results, "text", scan=result)
     assert f"{STDIN_NAME}:17 (from llm/templates/deployment.yaml): Deployment/llm/vllm" in text
+    # annotations go to the template (the stream's line is not one of its lines; the message says it)
+    github = format_report(results, "github", scan=result)
+    assert "::warning file=llm/templates/deployment.yaml,title=" in github
+    sarif = json.loads(format_report(results, "sarif", scan=result))
+    (finding,) = sarif["runs"][0]["results"]
+    assert finding["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "llm/templates/deployment.yaml"}}
+    assert "(line 17 of the rendered stream)" in finding["message"]["text"]
 
 
 # --- Other accelerators -------------------------------------------------------------------------------------

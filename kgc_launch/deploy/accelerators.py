@@ -52,8 +52,8 @@ class Accelerator:
         return self.kind == "nvidia"
 
     def describe(self) -> str:
-        amount = "" if self.count is None else f"{self.count} x "
-        return f"{NAMES[self.kind]} ({amount}{self.source})" if self.kind != "cpu" else f"CPUs only ({self.source})"
+        """`Google TPU chips (resources.limits google.com/tpu: 4)`: the source says how many."""
+        return f"{NAMES[self.kind]} ({self.source})"
 
 
 def from_resources(resources: Any, notes: list[str]) -> Accelerator | None:

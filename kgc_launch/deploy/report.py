@@ -352,26 +352,29 @@ def format_sarif(
 
     for result in results:
         launch = result.launch
-        where = f"{launch.object} ({launch.engine} serve {launch.model or '?'})"
+        file, line = annotation_place(launch)
+        where = f"{launch.object} ({launch.engine} serve {result.model or launch.model or '?'})"
+        if file != launch.file:
+            where += f" (line {launch.line} of the rendered stream)"
         for missing in result.missing:
             text = f"{where}: missing {missing.flag}: {missing.why}. Fix: {missing.fix}"
-            add("missing", missing.severity, text, launch.file, launch.line)
+            add("missing", missing.severity, text, file, line)
         for refusal in result.refusals:
             text = f"{where}: {refusal.message} ({refusal.source})" + (f". Fix: {refusal.fix}" if refusal.fix else "")
-            add("refused", "error", text, launch.file, launch.line)
+            add("refused", "error", text, file, line)
         for warning in result.warnings:
-            add("warning", "warning", f"{where}: {warning}", launch.file, launch.line)
+            add("warning", "warning", f"{where}: {warning}", file, line)
         if result.error or result.verdict == "error":
             add(
                 "error",
                 "error",
                 f"{where}: not evaluated: {result.error or 'unknown reason'}",
-                launch.file,
-                launch.line,
+                file,
+                line,
             )
         if result.hardware_unevaluated:
             text = f"{where}: registry checked; hardware checks not evaluated: {result.hardware}"
-            add("hardware", "warning", text, launch.file, launch.line)
+            add("hardware", "warning", text, file, line)
     if scan is not None:
         for error in scan.errors:
             text = error.message + (f" (hint: {error.hint})" if error.hint else "")
@@ -410,6 +413,17 @@ def format_sarif(
     return json.dumps(document, indent=2) + "\n"
 
 
+def annotation_place(launch: Launch) -> tuple[str, int | None]:
+    """Where a SARIF result or GitHub annotation of `launch` goes: its file and line, except for a launch read
+    from a rendered stream on stdin, which goes to its Helm template (`# Source:`) without a line (the
+    stream's line is not a line of the template; the message says it)."""
+    from kgc_launch.deploy.scan import STDIN_NAME
+
+    if launch.file == STDIN_NAME and launch.template:
+        return launch.template, None
+    return launch.file, launch.line
+
+
 def artifact_uri(file: str) -> str:
     """A relative URI for code scanning (paths under the working directory are made relative to it)."""
     path = Path(file)
@@ -435,12 +449,13 @@ def format_github(
     lines: list[str] = []
     for result in results:
         launch = result.launch
+        file, line = annotation_place(launch)
         for missing in result.missing:
             lines.append(
                 _command(
                     missing.severity,
-                    launch.file,
-                    launch.line,
+                    file,
+                    line,
                     f"kgc-launch: missing {missing.flag}",
                     f"{launch.object}: {missing.why}. Fix: {missing.fix}",
                 )
@@ -449,15 +464,15 @@ def format_github(
             text = f"{launch.object}: {refusal.message} ({refusal.source})" + (
                 f". Fix: {refusal.fix}" if refusal.fix else ""
             )
-            lines.append(_command("error", launch.file, launch.line, "kgc-launch: would be refused", text))
+            lines.append(_command("error", file, line, "kgc-launch: would be refused", text))
         for warning in result.warnings:
-            lines.append(_command("warning", launch.file, launch.line, "kgc-launch", f"{launch.object}: {warning}"))
+            lines.append(_command("warning", file, line, "kgc-launch", f"{launch.object}: {warning}"))
         if result.error or result.verdict == "error":
             text = f"{launch.object}: not evaluated: {result.error or 'unknown reason'}"
-            lines.append(_command("error", launch.file, launch.line, "kgc-launch: launch not evaluated", text))
+            lines.append(_command("error", file, line, "kgc-launch: launch not evaluated", text))
         if result.hardware_unevaluated:
             text = f"{launch.object}: registry checked; hardware checks not evaluated: {result.hardware}"
-            lines.append(_command("warning", launch.file, launch.line, "kgc-launch: hardware not evaluated", text))
+            lines.append(_command("warning", file, line, "kgc-launch: hardware not evaluated", text))
     if scan is not None:
         for error in scan.errors:
             text = error.message + (f" (hint: {error.hint})" if error.hint else "")

@@ -54,8 +54,8 @@ def hardware_skip(hardware: Inventory | None, launch: Launch) -> str | None:
     accelerator = launch.accelerator
     if accelerator is not None and not accelerator.is_nvidia:
         return (
-            f"the launch asks for {accelerator.describe()}; --hardware names NVIDIA GPUs, which are not what it "
-            "runs on: the registry check ran, the engine's NVIDIA resolver did not"
+            f"the launch asks for {accelerator.describe()}, and --hardware names NVIDIA GPUs: the engine's "
+            "NVIDIA resolver does not judge it"
         )
     count = launch.group.devices if launch.group is not None else launch.gpus
     if count is None and launch.source in ("kubernetes", "helm-values"):
