@@ -3,6 +3,7 @@
 deploy files (no timing in the test suite).
 
     .venv/bin/python scripts/bench_deploy.py [--files 1000] [--runs 5] [--check-runs 3] [--ruamel-only]
+    .venv/bin/python scripts/bench_deploy.py --corpus [--check-runs 5]
 
 The fleet mixes what a deploy repository holds: vLLM Deployments with their Service, probes, volumes and
 Secret-fed env (some launching through `sh -c`), LeaderWorkerSets, KServe InferenceServices with their
@@ -11,6 +12,10 @@ front ends, ConfigMaps, HPAs). Prints the first (cold) run of the scan and the m
 the median of `--check-runs` fresh `kgc-launch check --deploy-file DIR --format json` processes (after one
 untimed run that primes the registry cache), without and with `--hardware 8xH100-SXM` (which adds the
 vLLM resolver and memory plan of every launch).
+
+`--corpus` times the whole-corpus check instead: `kgc-launch check --deploy-file
+tests/data/deploy_corpus/files --format json`, without and with `--hardware 8xH100-SXM`, in fresh processes
+(the corpus of real deploy files scored by tests/test_deploy_corpus.py).
 """
 
 from __future__ import annotations
@@ -320,6 +325,39 @@ def generate(root: Path, count: int) -> int:
     return launches
 
 
+CORPUS = ROOT / "tests" / "data" / "deploy_corpus" / "files"
+
+
+def time_corpus(runs: int) -> int:
+    """The whole-corpus check's medians, without and with --hardware (exit 3 is expected: some files are not
+    evaluated and some launches' models are not known here)."""
+    for extra in ([], ["--hardware", "8xH100-SXM"]):
+        command = [sys.executable, "-m", "kgc_launch", "check", "--deploy-file", str(CORPUS), "--format", "json"]
+        command += ["--registry", str(ROOT / "registry" / "known-good-configs.yaml"), *extra]
+        walls, cpus = [], []
+        summary: dict[str, int] = {}
+        for run in range(runs + 1):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            elapsed = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode not in (0, 1, 3):
+                print(f"unexpected: exit {done.returncode}: {done.stderr.strip()[:500]}")
+                return 1
+            summary = json.loads(done.stdout)["summary"]
+            if run:
+                walls.append(elapsed)
+                cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        label = " ".join(extra) or "no --hardware"
+        print(
+            f"corpus ({summary['files_scanned'] + summary['files_skipped']} files, {summary['launches']} launches), "
+            f"{label}: {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU "
+            f"(medians of {runs} fresh processes)"
+        )
+    return 0
+
+
 def time_check(root: Path, expected: int, runs: int, extra: list[str]) -> tuple[float, float] | None:
     """Medians of wall and CPU time (user + system) of `runs` fresh `kgc-launch check` processes, or None
     (said) when one misbehaves. CPU time is the steadier figure on a shared machine."""
@@ -347,7 +385,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--check-runs", type=int, default=3, help="fresh `kgc-launch check` processes per variant")
     parser.add_argument("--ruamel-only", action="store_true", help="disable the fast YAML reader (for comparison)")
+    parser.add_argument("--corpus", action="store_true", help="time the whole-corpus check instead of a fleet")
     options = parser.parse_args()
+    if options.corpus:
+        return time_corpus(max(options.check_runs, 1))
 
     from kgc_launch.deploy import fastyaml
     from kgc_launch.deploy.scan import scan_paths

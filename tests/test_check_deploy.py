@@ -48,11 +48,14 @@ def test_a_container_without_a_required_flag_fails_at_its_line(
     code, out = check(registry, capsys, "--deploy-file", str(MISSING), "--hardware", "H100")
     assert code == EXIT_VERDICT_NO
     lines = out.splitlines()
-    assert f"{MISSING}:23: Deployment/qwen36-27b/vllm (vllm, Qwen/Qwen3.6-27B-FP8): FAIL" in lines
+    assert f"{MISSING}:26: Deployment/qwen36-27b/vllm (vllm, Qwen/Qwen3.6-27B-FP8): FAIL" in lines
     assert "  missing --max-num-seqs 512 (error): [boot-blocker] Each decoding sequence needs one Mamba cache " in out
     assert "metrics-exporter" not in out  # the sidecar is not an engine
-    assert "1 launch in 1 file: 0 pass, 1 fail, 0 not evaluated" in lines
-    assert lines[-2:] == [f"{MISSING}:23: Deployment/qwen36-27b/vllm:", "--max-num-seqs 512"]  # paste-ready, last
+    assert (
+        "1 launch in 1 file: 0 pass, 1 fail, 0 not evaluated; files: 1 with launches, 0 without, 0 not evaluated"
+        in lines
+    )
+    assert lines[-2:] == [f"{MISSING}:26: Deployment/qwen36-27b/vllm:", "--max-num-seqs 512"]  # paste-ready, last
 
 
 def test_the_registry_scope_follows_the_hardware(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,7 +117,8 @@ def test_a_compose_file(registry: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, document = check_json(registry, capsys, "--deploy-file", str(path), "--hardware", "H100")
     assert code == EXIT_VERDICT_NO and verdicts(document) == {"service qwen36": "pass", "service llama": "fail"}
     llama = document["results"][1]
-    assert llama["launch"]["line"] == 17 and llama["launch"]["gpus"] == 1
+    assert llama["launch"]["line"] == 19 and llama["launch"]["gpus"] == 1  # where its `command` starts
+    assert llama["launch"]["container_line"] == 17  # the service
     assert "needs 2 GPUs; 1 visible" in llama["refusals"][0]["message"]
 
 
@@ -162,8 +166,9 @@ def test_a_directory_with_skipped_files(registry: Path, capsys: pytest.CaptureFi
     code, document = check_json(registry, capsys, "--deploy-file", str(K8S), "--hardware", "H100")
     assert code == EXIT_VERDICT_NO  # a failure outranks the launches that could not be evaluated
     assert document["summary"] == {
-        "launches": 6, "pass": 3, "fail": 2, "error": 1, "files_scanned": 6, "files_skipped": 2,
-        "files_with_launches": 6, "files_unreadable": 0, "paths_without_launches": 0,
+        "launches": 6, "pass": 3, "fail": 2, "error": 1, "hardware_not_evaluated": 2, "files_scanned": 6,
+        "files_skipped": 2, "files_with_launches": 6, "files_without_launch": 1, "files_not_evaluated": 0,
+        "files_unreadable": 0, "paths_without_launches": 0,
     }  # fmt: skip
     assert document["check"]["hardware"] == "H100 (--hardware)"
     assert document["check"]["registry"].endswith("(--registry)")
@@ -198,7 +203,7 @@ def test_pre_commit_runs_entry_then_args_then_file_names(
     code = cli.main(argv)
     out = capsys.readouterr().out
     assert code == EXIT_VERDICT_NO and "hardware: 8xH100-SXM" in out
-    assert f"{MISSING}:23: Deployment/qwen36-27b/vllm (vllm, Qwen/Qwen3.6-27B-FP8): FAIL" in out
+    assert f"{MISSING}:26: Deployment/qwen36-27b/vllm (vllm, Qwen/Qwen3.6-27B-FP8): FAIL" in out
     assert f"note: {workflow}: no engine launch found" in out
     assert cli.main(argv[: -len(staged)] + staged[1:]) == EXIT_OK  # only files that are not deployments
 
@@ -217,10 +222,15 @@ def test_file_names_may_follow_the_options(registry: Path, capsys: pytest.Captur
 def test_json_report_shape(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, document = check_json(registry, capsys, "--deploy-file", str(MISSING), "--hardware", "H100")
     assert code == EXIT_VERDICT_NO
-    assert set(document) == {"version", "tool", "check", "summary", "results", "errors", "notes", "skipped", "paths"}
+    assert set(document) == {
+        "version", "tool", "check", "summary", "results", "errors", "notes", "skipped", "paths", "files",
+    }  # fmt: skip
     (result,) = document["results"]
-    assert set(result) == {"launch", "verdict", "missing", "refusals", "warnings", "error", "notes", "fix"}
-    assert (result["launch"]["file"], result["launch"]["line"], result["launch"]["gpus"]) == (str(MISSING), 23, 1)
+    assert set(result) == {
+        "launch", "verdict", "missing", "refusals", "warnings", "error", "notes", "fix", "model", "model_source",
+        "hardware",
+    }  # fmt: skip
+    assert (result["launch"]["file"], result["launch"]["line"], result["launch"]["gpus"]) == (str(MISSING), 26, 1)
     assert result["missing"][0]["flag"] == "--max-num-seqs 512" and result["missing"][0]["severity"] == "error"
     assert result["fix"] == "--max-num-seqs 512"
     assert any("HF_TOKEN (from Secret hf-token (key token))" in note for note in result["notes"])
@@ -233,23 +243,24 @@ def test_sarif_report(registry: Path, capsys: pytest.CaptureFixture[str], monkey
     document = json.loads(out)
     validate_sarif(document)
     results = document["runs"][0]["results"]
-    assert code == EXIT_VERDICT_NO and [r["ruleId"] for r in results] == ["KGC007"]  # no H100 here: no flag missing
-    (location,) = results[0]["locations"]
+    # no H100 here: no flag missing; the Qwen launch's model facts are not known here (a warning of its own)
+    assert code == EXIT_VERDICT_NO and [r["ruleId"] for r in results] == ["KGC008", "KGC007"]
+    (location,) = results[1]["locations"]
     assert location["physicalLocation"] == {
         "artifactLocation": {"uri": "tests/data/deploy/check/k8s/t4-bf16.yaml"},
-        "region": {"startLine": 13},
+        "region": {"startLine": 15},  # the args that start the engine on the image's `vllm serve`
     }
-    assert "Fix: --dtype half" in results[0]["message"]["text"]
+    assert "Fix: --dtype half" in results[1]["message"]["text"]
     assert document["runs"][0]["properties"]["hardware"] == "T4 (--hardware)"
     code, out = check(registry, capsys, "--deploy-file", *paths, "--hardware", "H100", "--format", "sarif")
-    assert [r["ruleId"] for r in json.loads(out)["runs"][0]["results"]] == ["KGC001"]
+    assert [r["ruleId"] for r in json.loads(out)["runs"][0]["results"]] == ["KGC001", "KGC008"]
 
 
 def test_github_report(registry: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = check(registry, capsys, "--deploy-file", str(MISSING), "--hardware", "H100", "--format", "github")
     assert code == EXIT_VERDICT_NO
     (annotation,) = [line for line in out.splitlines() if line.startswith("::")]
-    assert annotation.startswith(f"::error file={MISSING},line=23,title=kgc-launch%3A missing --max-num-seqs 512::")
+    assert annotation.startswith(f"::error file={MISSING},line=26,title=kgc-launch%3A missing --max-num-seqs 512::")
     assert "Deployment/qwen36-27b/vllm: [boot-blocker] Each decoding sequence" in annotation
     assert annotation.endswith("Fix: --max-num-seqs 512")
 

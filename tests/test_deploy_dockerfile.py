@@ -38,7 +38,8 @@ CMD ["first"]
 CMD ["second", "--dtype", "half"]
 """
     (launch,) = dockerfile_findings(text, "Dockerfile").launches
-    assert launch.args == ["second", "--dtype", "half"] and launch.line == 6
+    assert launch.args == ["second", "--dtype", "half"] and launch.line == 4  # the ENTRYPOINT starts the engine
+    assert launch.container_line == 6
     (reset,) = dockerfile_findings(text.replace('CMD ["first"]\nCMD ["second", "--dtype", "half"]\n', ""), "D").launches
     assert reset.args == []  # ENTRYPOINT dropped the CMD inherited from `base`
 
@@ -48,4 +49,8 @@ def test_escape_directive_and_unknown_base_image() -> None:
     (launch,) = dockerfile_findings(text, "Dockerfile").launches
     assert launch.args == ["org/m", "--port", "9000"]
     only_args = dockerfile_findings('FROM example.com/vllm-base:1\nCMD ["--model", "m"]\n', "D")
-    assert not only_args.launches and "ENTRYPOINT of image example.com/vllm-base:1 is not known" in only_args.notes[0]
+    (unknown,) = only_args.launches  # an engine image of unknown ENTRYPOINT: a launch not evaluated, not a guess
+    assert unknown.unevaluated is not None and "entrypoint of example.com/vllm-base:1 is unknown" in unknown.unevaluated
+    assert unknown.model is None and unknown.line == 2
+    other = dockerfile_findings('FROM example.com/base:1\nCMD ["/bin/bash"]\n', "D")
+    assert not other.launches and "whose ENTRYPOINT is not known here" in other.notes[0]

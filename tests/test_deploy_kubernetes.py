@@ -6,6 +6,7 @@ import pytest
 
 from kgc_launch.deploy.k8s_container import expand_references
 from kgc_launch.deploy.launch import Launch, Unknown
+from kgc_launch.deploy.model_source import ModelChoice, choose_model
 from kgc_launch.deploy.scan import scan_paths
 from kgc_launch.errors import InputError
 
@@ -28,7 +29,8 @@ def test_one_launch_per_engine_container_with_its_own_line_env_and_gpus() -> Non
     found = launches("deployment-multi.yaml")
     assert list(found) == ["Deployment/llama-8b/vllm"]  # not the sidecar, not the init container
     launch = found["Deployment/llama-8b/vllm"]
-    assert (launch.line, launch.gpus, launch.image) == (30, 2, "vllm/vllm-openai:v0.11.0")
+    assert (launch.container_line, launch.gpus, launch.image) == (30, 2, "vllm/vllm-openai:v0.11.0")
+    assert launch.line == 32  # the first item of the `command` list that starts the engine
     assert launch.model == "meta-llama/Llama-3.1-8B-Instruct"
     # $(VAR) from env, $$( ) escaped, a Secret's value left as written and said
     assert launch.args[:5] == [
@@ -135,7 +137,11 @@ def test_kserve_runtime_and_inference_services() -> None:
         "--dtype=bfloat16",
     ]  # fmt: skip
     assert granite.env == {"HF_HOME": "/data/hf"} and granite.gpus == 1
-    assert granite.model == "ibm-granite/granite-3.1-8b-instruct"
+    # the command serves /mnt/models; KServe's hf:// storageUri says which model that is
+    assert granite.model == "/mnt/models"
+    assert choose_model(granite, None, {}) == ModelChoice(
+        "ibm-granite/granite-3.1-8b-instruct", "storageUri hf://ibm-granite/granite-3.1-8b-instruct"
+    )
     assert found["InferenceService/custom-vllm/predictor/kserve-container"].model == "microsoft/Phi-4-mini-instruct"
     assert any(
         "vllm-runtime-in-another-repo" in note and "not among the scanned files" in note
@@ -181,9 +187,17 @@ spec:
 """,
     )
     result = scan_paths([str(path)])
-    assert [launch.object for launch in result.launches] == ["Deployment/d/repeated"]
-    assert any("ENTRYPOINT of image example.com/our-vllm:1 is not known" in note for note in map(str, result.notes))
-    assert any("twice" in note for note in result.launches[0].notes)
+    unknown, repeated = result.launches
+    # An engine image whose ENTRYPOINT is not known: a launch that is not evaluated, never guessed nor dropped.
+    assert unknown.object == "Deployment/d/c" and unknown.model is None
+    assert (
+        unknown.unevaluated
+        == "the entrypoint of example.com/our-vllm:1 is unknown: its args cannot be read as a launch"
+    )
+    assert unknown.line == 10 and unknown.container_line == 8  # the args list (a flow list: its line)
+    # Args that repeat the image's `vllm serve`: vLLM rejects them; the model is the one meant, never `vllm`.
+    assert repeated.object == "Deployment/d/repeated" and repeated.model == "m"
+    assert "unrecognized arguments" in repeated.rejections[0]
 
 
 def test_native_sidecars_and_generic_kinds(tmp_path: Path) -> None:
@@ -212,7 +226,7 @@ spec:
 """,
     )
     objects = [launch.object for launch in scan_paths([str(path)]).launches]
-    assert objects == ["Pod/p/beside", "RayCluster/rc/spec.headGroupSpec.template.spec/head"]
+    assert objects == ["Pod/p/beside", "RayCluster/rc/head/head"]
 
 
 def test_wrong_types_are_located_errors(tmp_path: Path) -> None:
@@ -270,5 +284,6 @@ spec:
 """,
     )
     (launch,) = scan_paths([str(path)]).launches
-    assert (launch.object, launch.line, launch.gpus) == ("Deployment/vllm-llama3-deployment-vllm/vllm", 17, 1)
+    assert (launch.object, launch.container_line, launch.gpus) == ("Deployment/vllm-llama3-deployment-vllm/vllm", 17, 1)
+    assert launch.line == 20 and launch.template == "vllm-stack/templates/deployment-vllm-multi.yaml"
     assert launch.serve_args().get("gpu-memory-utilization") == "0.9"

@@ -131,3 +131,10 @@ def test_launch_record_reads_model_and_reports_unknown_env() -> None:
     assert launch.serve_args().int_value("tensor-parallel-size") == 2
     assert launch.command_line() == "vllm serve --model m -tp 2"
     assert launch.to_dict()["env"]["HF_TOKEN"] == {"unknown": "from Secret hf (key token)"}
+
+
+def test_ray_symmetric_run_runs_the_command_after_its_double_dash() -> None:
+    argv = ["ray", "symmetric-run", "--address", "$(LWS_LEADER_ADDRESS):6379", "--min-nodes", "4", "--"]
+    command = recognise_command([*argv, "vllm", "serve", "deepseek-ai/DeepSeek-R1", "--tensor-parallel-size", "32"])
+    assert command is not None and command.args == ["deepseek-ai/DeepSeek-R1", "--tensor-parallel-size", "32"]
+    assert recognise_command(argv[:-1]) is None  # without `--` nothing is run through it

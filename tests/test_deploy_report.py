@@ -112,7 +112,10 @@ def test_github_workflow_commands_escape_and_locate(tmp_path: Path) -> None:
     assert lines[4].startswith(f"::error file={tmp_path}/k8s/broken.yaml,line=3,title=kgc-launch%3A cannot read::")
     assert lines[5].startswith("::notice file=") and "vllm-worker" in lines[5]
     assert lines[6].startswith("::warning title=kgc-launch%3A no launch::") and "empty" in lines[6]
-    assert lines[-1].startswith("3 launches in 3 files: 1 pass, 1 fail, 1 not evaluated; 1 file could not be read")
+    assert lines[-1] == (
+        "3 launches in 3 files: 1 pass, 1 fail, 1 not evaluated; "
+        "files: 1 with launches, 0 without, 1 not evaluated (1 could not be read)"
+    )
 
 
 def test_text_report_reads_like_a_compiler(tmp_path: Path) -> None:
@@ -128,8 +131,9 @@ def test_text_report_reads_like_a_compiler(tmp_path: Path) -> None:
 def test_json_report_round_trips_launches_and_scan_counts(tmp_path: Path) -> None:
     document = json.loads(format_report(results(), "json", scan=broken_scan(tmp_path)))
     assert document["summary"] == {
-        "launches": 3, "pass": 1, "fail": 1, "error": 1, "files_scanned": 2, "files_skipped": 0,
-        "files_with_launches": 1, "files_unreadable": 1, "paths_without_launches": 1,
+        "launches": 3, "pass": 1, "fail": 1, "error": 1, "hardware_not_evaluated": 0, "files_scanned": 2,
+        "files_skipped": 0, "files_with_launches": 1, "files_without_launch": 0, "files_not_evaluated": 1,
+        "files_unreadable": 1, "paths_without_launches": 1,
     }  # fmt: skip
     failing = document["results"][1]
     assert failing["verdict"] == "fail" and failing["launch"]["env"]["HF_TOKEN"] == {

@@ -1,21 +1,41 @@
 from __future__ import annotations
 
-from kgc_launch.deploy.resolve import EngineVerdict, judge_engine, launch_inventory
+from kgc_launch.deploy.accelerators import Accelerator
+from kgc_launch.deploy.groups import Group, Role
+from kgc_launch.deploy.launch import Launch, SourceKind
+from kgc_launch.deploy.resolve import EngineVerdict, hardware_skip, judge_engine, launch_inventory
 from kgc_launch.hardware.presets import inventory_from_preset
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts
 from kgc_launch.model.metadata import read_model
 
 
+def _launch(gpus: int | None, group: Group | None = None, source: SourceKind = "kubernetes") -> Launch:
+    return Launch("k.yaml", 1, "Deployment/d/c", source, "vllm", ["m"], gpus=gpus, group=group)
+
+
 def test_the_manifest_says_how_many_of_the_nodes_gpus_a_launch_gets() -> None:
     node = inventory_from_preset("8xH100-SXM")
-    two = launch_inventory(node, 2)
+    two = launch_inventory(node, _launch(2))
     assert [(d.index, d.name) for d in two.visible] == [(0, "NVIDIA H100 80GB HBM3"), (1, "NVIDIA H100 80GB HBM3")]
     assert two.devices == two.visible and two.source_detail.startswith("2 GPUs (NVIDIA H100 80GB HBM3) as the")
-    assert launch_inventory(node, None) is node and launch_inventory(node, 8) is node
-    assert len(launch_inventory(inventory_from_preset("H100"), 8, nodes=2).visible) == 16  # a LeaderWorkerSet group
-    assert launch_inventory(node, 0).visible == []
+    assert launch_inventory(node, _launch(None)) is node and launch_inventory(node, _launch(8)) is node
+    group = Group("LeaderWorkerSet size 2", (Role("leader", 1, 8), Role("worker", 1, 8)))
+    assert len(launch_inventory(inventory_from_preset("H100"), _launch(8, group)).visible) == 16
+    assert launch_inventory(node, _launch(0)).visible == []
     assert len(node.visible) == 8  # the node itself is not changed
+
+
+def test_hardware_checks_run_only_where_they_mean_something() -> None:
+    node = inventory_from_preset("8xH100-SXM")
+    assert hardware_skip(None, _launch(1)) == "no --hardware given"
+    assert hardware_skip(node, _launch(1)) is None
+    tpu = _launch(None)
+    tpu.accelerator = Accelerator("tpu", 4, "resources.limits google.com/tpu: 4")
+    why = hardware_skip(node, tpu)
+    assert why is not None and "Google TPU chips" in why and "NVIDIA" in why
+    assert "does not say how many GPUs" in (hardware_skip(node, _launch(None)) or "")
+    assert hardware_skip(node, _launch(None, source="shell")) is None  # a host sees its GPUs
 
 
 def test_a_refusal_resting_on_an_unknown_value_is_undecided() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kgc_launch.deploy.scan import file_kind, scan_paths
+from kgc_launch.deploy.scan import HELM_TEMPLATE_WHY, file_kind, scan_paths
 
 DATA = Path(__file__).parent / "data" / "deploy"
 
@@ -37,18 +37,20 @@ def test_directory_scan_counts_launches_skips_and_errors(repo: Path) -> None:
     assert len(result.launches) == 18 and result.files_with_launches == 12
     # parsed: 12 with launches + no-launch.yaml + broken.yaml; skipped: README.md, .env, notes.txt, config.json,
     # the chart template and the unrelated Service (never mentions an engine). .git and node_modules: not walked.
-    assert (result.files_scanned, result.files_skipped) == (14, 6)
+    assert (result.files_scanned, result.files_skipped) == (15, 5)
     (error,) = result.errors
     assert error.path is not None and error.path.endswith("broken.yaml") and error.line == 12
-    (template,) = result.skipped
-    assert template.path.endswith("chart/templates/deployment.yaml") and "helm template" in template.reason
+    statuses = {str(Path(report.path).relative_to(repo)): (report.status, report.why) for report in result.files}
+    # a chart template that names an engine is not evaluated, never 'no launch'
+    assert statuses["chart/templates/deployment.yaml"] == ("not evaluated", HELM_TEMPLATE_WHY)
+    assert statuses["no-launch.yaml"][0] == "no launch" and statuses["broken/broken.yaml"][0] == "not evaluated"
     assert [scan.launches for scan in result.paths] == [18] and not result.empty_paths
 
 
 def test_launches_are_in_file_then_line_order(repo: Path) -> None:
     launches = scan_paths([str(repo / "scripts" / "serve.sh"), str(repo / "kserve.yaml")]).launches
     assert [(Path(launch.file).name, launch.line) for launch in launches] == [
-        ("serve.sh", 11), ("serve.sh", 18), ("kserve.yaml", 29), ("kserve.yaml", 51),
+        ("serve.sh", 11), ("serve.sh", 18), ("kserve.yaml", 35), ("kserve.yaml", 53),
     ]  # fmt: skip
 
 

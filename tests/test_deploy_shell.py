@@ -209,3 +209,15 @@ def test_reading_never_raises_on_odd_input(text: str) -> None:
     read(lambda: dockerfile_findings("FROM vllm/vllm-openai\n" + text, "Dockerfile"))
     Interpolation({"A": "1"})(text)
     expand_references(text, {"A": "1"})
+
+
+def test_lines_stay_exact_after_continuations_inside_substitutions() -> None:
+    script = (
+        "A=$(echo a \\\n  b \\\n  c)\n"  # lines 1-3
+        "B=`echo x \\\n  y`\n"  # lines 4-5
+        "C=$'one\\\ntwo'\n"  # lines 6-7
+        "vllm serve m \\\n  --port 8000\n"  # line 8
+    )
+    (command,) = split_script(script)
+    assert (command.words[:2], command.line) == (["vllm", "serve"], 8)
+    assert script[command.offset :].startswith("vllm serve m")

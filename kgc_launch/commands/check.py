@@ -2,6 +2,7 @@
 
     kgc-launch check --model ID --serve-args "ARGS" [--engine vllm|ferrum] [--json]
     kgc-launch check --deploy-file PATH... [--model ID] [--hardware NAME|FILE] [--format FMT] [FILE...]
+        [--model-map PATH=ORG/NAME] [--require-evaluated] [--no-launch-ok]     (PATH `-`: a YAML stream on stdin)
 
 Exit 0 pass, 1 a required flag is missing or the engine would refuse the launch (or the model is
 unregistered with --require-registered), 3 an input cannot be evaluated (an unreadable deploy file, a
@@ -53,8 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--deploy-file",
         nargs="*",
         metavar="PATH",
-        help="deploy files, directories (recursive) or globs: Kubernetes, KServe, LeaderWorkerSet, "
-        "production-stack Helm values, compose, Dockerfiles, shell scripts",
+        help="deploy files, directories (recursive), globs, or - for a YAML stream on stdin (`helm template . | "
+        "kgc-launch check --deploy-file -`): Kubernetes, KServe, LeaderWorkerSet, Ray, KubeAI, OpenShift "
+        "templates, Helm values, compose, SkyPilot, Dockerfiles, shell scripts",
     )
     parser.add_argument(
         "paths", nargs="*", metavar="FILE", help="more deploy files (after the options, as pre-commit passes them)"
@@ -78,6 +80,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON: the short form of --format json")
     parser.add_argument(
+        "--model-map",
+        action="append",
+        default=[],
+        metavar="PATH=ORG/NAME",
+        help="the model a path inside the container holds (`/models/llama=meta-llama/Llama-3.1-8B-Instruct`), "
+        "for launches that serve a path; " + _DEPLOY_ONLY,
+    )
+    parser.add_argument(
+        "--require-evaluated",
+        action="store_true",
+        help="exit 3 when a launch's hardware checks did not run (no --hardware, another accelerator, no GPU "
+        "count, no model facts); " + _DEPLOY_ONLY,
+    )
+    parser.add_argument(
         "--no-launch-ok",
         action="store_true",
         help="a PATH without engine launches is a note, not an error, and a named file that never mentions an "
@@ -93,8 +109,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"FILE arguments are {_DEPLOY_ONLY}", hint="use --deploy-file PATH... for deploy files")
     if fmt not in ("text", "json"):
         raise UsageError(f"--format {fmt} is {_DEPLOY_ONLY}", hint="--serve-args reports as text or JSON")
-    if args.no_launch_ok:
-        raise UsageError(f"--no-launch-ok is {_DEPLOY_ONLY}")
+    for name, given in (
+        ("--no-launch-ok", args.no_launch_ok),
+        ("--model-map", args.model_map),
+        ("--require-evaluated", args.require_evaluated),
+    ):
+        if given:
+            raise UsageError(f"{name} is {_DEPLOY_ONLY}")
     if args.model is None:
         raise UsageError("--serve-args needs --model ID", hint="the model id the registry knows it by")
     return _run_serve_args(args, fmt == "json")
@@ -128,6 +149,7 @@ def _run_deploy_files(args: argparse.Namespace, fmt: Format) -> int:
         require_registered=args.require_registered,
         env=_env_pairs(args.env),
         environ=os.environ,
+        model_map=_model_map(args.model_map),
     )
     scan = scan_paths(paths, parse_named_files=not args.no_launch_ok)
     checker = DeployChecker(settings)
@@ -139,7 +161,7 @@ def _run_deploy_files(args: argparse.Namespace, fmt: Format) -> int:
     if args.require_registered:
         about["require registered"] = described(args, "require_registered", "yes")
     sys.stdout.write(format_report(results, fmt, scan=scan, empty_ok=args.no_launch_ok, about=about))
-    return report_exit_code(results, scan, empty_ok=args.no_launch_ok)
+    return report_exit_code(results, scan, empty_ok=args.no_launch_ok, require_evaluated=args.require_evaluated)
 
 
 def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
@@ -188,6 +210,18 @@ def _env_pairs(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"--env {pair!r} is not NAME=VALUE")
         env[name] = value
     return env
+
+
+def _model_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        path, eq, model = pair.partition("=")
+        if not eq or not path or not model:
+            raise UsageError(
+                f"--model-map {pair!r} is not PATH=ORG/NAME", hint="e.g. --model-map /models/llama=ORG/NAME"
+            )
+        mapping[path] = model
+    return mapping
 
 
 def _read_config(path: str) -> list[str]:

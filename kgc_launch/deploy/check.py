@@ -14,6 +14,11 @@ own `--hardware` replaces the check's for that launch, its `--registry` (or `$KN
 replaces the check's registry where the file is readable here (else the registry check is not evaluated),
 its `--require-registered`, `--set`, `--workload`, `--ferrum-features` apply, and its own options after the
 engine are the usage error it would stop on.
+
+What the file itself shows the engine would reject (args that repeat the image's `vllm serve`) is a
+refusal. The hardware checks run only where they can mean something (`hardware_skip`): never on a launch
+that asks for another vendor's devices, nor without a device count for a Kubernetes-scheduled launch;
+a launch whose hardware checks did not run says why (`LaunchResult.hardware`), and is counted apart.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kgc_launch.deploy.launch import Launch, has_unexpanded
+from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import LaunchResult, MissingFlag, Refusal, Severity
-from kgc_launch.deploy.resolve import judge_engine, launch_inventory
+from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory
 from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
@@ -53,6 +59,8 @@ class CheckSettings:
     """`--env`: values the files do not hold (a Secret's, a ConfigMap's), over each launch's environment."""
     environ: Mapping[str, str] = field(default_factory=dict)
     """This machine's environment: where the Hugging Face cache is."""
+    model_map: Mapping[str, str] = field(default_factory=dict)
+    """`--model-map PATH=ORG/NAME`: the model a path inside the container holds."""
 
 
 class DeployChecker:
@@ -72,13 +80,21 @@ class DeployChecker:
 
     def _check(self, launch: Launch) -> LaunchResult:
         settings = self.settings
-        model = settings.model or launch.model
+        if launch.unevaluated is not None:
+            return LaunchResult(launch, "error", error=launch.unevaluated)
+        choice = choose_model(launch, settings.model, settings.model_map)
+        model = choice.model
+        rejections = [Refusal(text, None, "vLLM's argument parser") for text in launch.rejections]
         if model is None:
-            return LaunchResult(launch, "error", error=f"the model is not known ({launch.model_why}); pass --model ID")
+            why = f"the model is not known ({choice.why}); pass --model ID or --model-map PATH=ORG/NAME"
+            if rejections:
+                return LaunchResult(launch, "fail", refusals=rejections, notes=[why])
+            return LaunchResult(launch, "error", error=why)
         wrapped = wrapper_options(launch)
         env = {**launch.known_env(), **settings.env}
         unknown = {name: why for name, why in launch.unknown_env().items() if name not in settings.env}
-        result = LaunchResult(launch, "pass", notes=list(wrapped.notes))
+        result = LaunchResult(launch, "pass", notes=list(wrapped.notes), refusals=rejections)
+        result.model, result.model_source = model, choice.source
         undecided = list(wrapped.undecided)
         if wrapped.stop is not None:
             result.refusals.append(Refusal(wrapped.stop, None, "kgc-launch"))
@@ -113,8 +129,10 @@ class DeployChecker:
         probe then), else as many of the check's `--hardware` as the manifest asks for, else none."""
         spec = wrapped.options.hardware
         if spec is None:
+            skip = hardware_skip(self.settings.hardware, launch)
+            result.hardware = skip
             hardware = self.settings.hardware
-            return None if hardware is None else launch_inventory(hardware, launch.gpus, launch.nodes)
+            return None if hardware is None or skip is not None else launch_inventory(hardware, launch)
         from kgc_launch.hardware.presets import is_preset_spec
         from kgc_launch.hardware.select import hardware_from_spec
 
@@ -168,6 +186,17 @@ class DeployChecker:
         if read.facts is None:
             return [f"the model cannot be read: {read.error}"]
         facts = read.facts
+        if facts.source == "unknown" and not is_hub_id(model):
+            result.hardware = (
+                f"the model {model} is a path inside the container, its config is not read here (name it with "
+                "--model-map PATH=ORG/NAME or the annotation kgc-launch.io/model): only the checks that need "
+                "no model facts ran"
+            )
+        elif facts.source == "unknown":
+            result.hardware = (
+                f"the model {model}'s config is not known here (neither in the Hugging Face cache nor in the "
+                "shipped catalog): only the checks that need no model facts ran"
+            )
 
         def lookup(_model: str, _revision: str | None, _config: str | None) -> ModelFacts:
             return facts  # the model this check names for the launch (`--model` wins over the file's)

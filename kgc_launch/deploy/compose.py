@@ -10,7 +10,9 @@ Read as `docker compose` does:
 - `environment` is a mapping or a list of `KEY=VALUE`; a bare `KEY` takes the value from the shell running
   compose (unknown here); `env_file` files are read (a missing one is said);
 - GPUs: `deploy.resources.reservations.devices` entries with the `gpu` capability (`count`, `device_ids`)
-  and the `gpus` attribute; `count: all` means every GPU of the host (not a number).
+  and the `gpus` attribute; `count: all` means every GPU of the host (not a number). AMD GPUs are given to
+  a container as the devices `/dev/kfd` and `/dev/dri` (ROCm's documented way): such a service asks for
+  AMD GPUs, which an NVIDIA `--hardware` does not judge.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kgc_launch.deploy.command import container_argv, launches_in, launches_or_why
+from kgc_launch.deploy.accelerators import Accelerator
+from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.launch import EnvValue, Launch, Unknown, mentions_engine
+from kgc_launch.deploy.launch import EnvValue, Unknown, mentions_engine
+from kgc_launch.deploy.origin import Origin, SourceText
 from kgc_launch.errors import InputError
 from kgc_launch.yamlio import line_of, read_text_limited
 
@@ -112,7 +116,9 @@ def _closing_brace(text: str, start: int) -> int:
     return len(text) - 1
 
 
-def compose_findings(documents: Sequence[Any], path: str, env: Mapping[str, str] | None = None) -> Findings:
+def compose_findings(
+    documents: Sequence[Any], path: str, env: Mapping[str, str] | None = None, source: SourceText | None = None
+) -> Findings:
     """Launches of the services of a compose file, variables from `env` over the `.env` file beside it."""
     findings = Findings()
     for document in documents:
@@ -122,32 +128,37 @@ def compose_findings(documents: Sequence[Any], path: str, env: Mapping[str, str]
         for name, service in document["services"].items():
             if isinstance(service, dict):
                 obj = f"service {name}"
-                launches, notes = _service(service, path, obj, line_of(document["services"], name), variables)
-                findings.add(launches, notes)
+                line = line_of(document["services"], name)
+                findings.take(_service(service, path, obj, line, variables, source))
     return findings
 
 
 def _service(
-    service: dict[str, Any], path: str, obj: str, line: int | None, variables: Mapping[str, str]
-) -> tuple[list[Launch], list[str]]:
+    service: dict[str, Any],
+    path: str,
+    obj: str,
+    line: int | None,
+    variables: Mapping[str, str],
+    source: SourceText | None,
+) -> ReadLaunches:
     interpolate = Interpolation(variables)
     image = None if service.get("image") is None else interpolate(str(service["image"]))
-    entrypoint = _command(service, "entrypoint", path, interpolate)
-    command = _command(service, "command", path, interpolate)
+    entrypoint, entrypoint_origins = _command(service, "entrypoint", path, interpolate, source)
+    command, command_origins = _command(service, "command", path, interpolate, source)
     notes: list[str] = []
     env = _environment(service, path, interpolate, notes)
-    gpus = _gpus(service, interpolate, notes)
+    accelerator = _accelerator(service, interpolate, notes)
+    gpus = accelerator.count if accelerator is not None and accelerator.is_nvidia else None
     if image is None and service.get("build") is not None:
         notes.append("the image is built here (`build`): its ENTRYPOINT comes from that Dockerfile, not read here")
-    argv, argv_notes = container_argv(image, entrypoint, command)
+    process = container_argv(
+        image, entrypoint, command, entrypoint_origins=entrypoint_origins, cmd_origins=command_origins
+    )
     unset = "is not set (no value given and none in .env): compose would use ''"
     notes += [f"{raw} {unset}" for raw in interpolate.missing]
     notes += [f"{raw}: not set here, so compose uses the default" for raw in interpolate.defaulted]
-    if argv is None:
-        mentioned = mentions_engine([*(entrypoint or []), *(command or [])], image)
-        return [], [f"{obj}: {note}" for note in argv_notes] if mentioned else []
-    launches = launches_in(
-        argv,
+    read = read_launches(
+        process,
         env,
         file=path,
         line=line,
@@ -155,22 +166,31 @@ def _service(
         source="compose",
         image=image,
         gpus=gpus,
-        notes=[*notes, *argv_notes],
+        notes=notes,
+        mentioned=mentions_engine([*(entrypoint or []), *(command or [])], image),
     )
-    return launches_or_why(launches, argv, image, obj)
+    for launch in read.launches:
+        launch.accelerator = accelerator
+    return read
 
 
-def _command(service: dict[str, Any], key: str, path: str, interpolate: Interpolation) -> list[str] | None:
+def _command(
+    service: dict[str, Any], key: str, path: str, interpolate: Interpolation, source: SourceText | None
+) -> tuple[list[str] | None, list[Origin | None] | None]:
     value = service.get(key)
     if value is None:
-        return None
+        return None, None
     if isinstance(value, str):
         try:
-            return shlex.split(interpolate(value))
+            tokens = shlex.split(interpolate(value))
         except ValueError as error:
             raise InputError(f"`{key}`: {error}", path=path, line=line_of(service, key), field=key) from None
+        origin = None if source is None else source.value_origin(service, key, value)
+        return tokens, [origin] * len(tokens)  # split with shell quoting: each token from the string's start
     if isinstance(value, list):
-        return [interpolate(str(item)) for item in value]
+        tokens = [interpolate(str(item)) for item in value]
+        origins = None if source is None else [source.item_origin(value, i, str(v)) for i, v in enumerate(value)]
+        return tokens, origins
     raise InputError(f"`{key}` must be a string or a list", path=path, line=line_of(service, key), field=key)
 
 
@@ -213,6 +233,23 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _accelerator(service: dict[str, Any], interpolate: Interpolation, notes: list[str]) -> Accelerator | None:
+    devices = service.get("devices")
+    if isinstance(devices, list) and any(str(device).split(":", 1)[0] == "/dev/kfd" for device in devices):
+        return Accelerator("amd", None, "devices /dev/kfd (ROCm)")
+    gpus = _gpus(service, interpolate, notes)
+    if gpus is not None:
+        return Accelerator("nvidia", gpus, "compose device reservation")
+    if _asks_for_gpus(service):
+        return Accelerator("nvidia", None, "compose device reservation (count all)")
+    return None
+
+
+def _asks_for_gpus(service: dict[str, Any]) -> bool:
+    devices = (((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get("devices")
+    return service.get("gpus") is not None or (isinstance(devices, list) and bool(devices))
 
 
 def _gpus(service: dict[str, Any], interpolate: Interpolation, notes: list[str]) -> int | None:

@@ -2,7 +2,7 @@
 
 `docker [container] run [OPTIONS] IMAGE [ARG...]`: `--entrypoint X` replaces the image's ENTRYPOINT (and
 drops its CMD), the ARGs replace CMD; `-e K=V` / `--env K=V` set variables (`-e K` copies K from the
-calling shell); `--gpus all|N|device=0,1` gives GPUs.
+calling shell); `--gpus all|N|device=0,1` gives NVIDIA GPUs, `--device /dev/kfd` AMD GPUs (ROCm).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from kgc_launch.deploy.accelerators import Accelerator
 from kgc_launch.deploy.launch import EnvValue, Unknown
 
 _CLIENTS = frozenset(["docker", "podman", "nvidia-docker"])
@@ -126,6 +127,7 @@ class DockerRun:
     env: dict[str, EnvValue] = field(default_factory=dict)
     gpus: int | None = None
     notes: list[str] = field(default_factory=list)
+    accelerator: Accelerator | None = None
 
 
 def parse_docker_run(argv: Sequence[str], shell_env: Mapping[str, EnvValue]) -> DockerRun | None:
@@ -172,6 +174,9 @@ def _option(run: DockerRun, name: str, value: str, shell_env: Mapping[str, EnvVa
         run.notes.append(f"--env-file {value}: its variables are not read here")
     elif name == "--gpus":
         run.gpus = _gpus(value, run.notes)
+        run.accelerator = Accelerator("nvidia", run.gpus, f"--gpus {value}")
+    elif name == "--device" and value.split(":", 1)[0] == "/dev/kfd" and run.accelerator is None:
+        run.accelerator = Accelerator("amd", None, "--device /dev/kfd (ROCm)")
 
 
 def _gpus(value: str, notes: list[str]) -> int | None:

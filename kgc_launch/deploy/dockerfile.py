@@ -8,9 +8,14 @@ Docker's rules followed here:
   CMD; `FROM vllm/vllm-openai` inherits `ENTRYPOINT ["vllm", "serve"]`; ARGs declared before the first
   FROM are usable in FROM lines and, redeclared by name, inside a stage;
 - `ENV K=V ...` (and the legacy `ENV K V`) expand `$VAR` / `${VAR:-x}` from earlier ENV and ARG;
+- `ARG NAME=value` defaults are shell words (`ARG list='7.0 7.5 8.0'` is one value with spaces);
 - `CMD` / `ENTRYPOINT` in exec form (a JSON array) run as given, in shell form through the `SHELL`
   (default `/bin/sh -c`), whose variables come from ENV at run time; the last of each wins, and setting
   ENTRYPOINT clears a CMD inherited from the base image (not one set earlier in the same stage).
+
+The launch is placed on the instruction that starts the engine: the ENTRYPOINT when it names the engine
+(`ENTRYPOINT ["vllm", "serve"]` with the model in CMD), else the CMD (on `FROM vllm/vllm-openai`, or after
+`ENTRYPOINT ["tini", "--"]`). A final stage that runs something else says what it runs.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 
-from kgc_launch.deploy.command import container_argv, launches_in, launches_or_why
+from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.launch import EnvValue, Launch, Unknown, image_entrypoint, mentions_engine
+from kgc_launch.deploy.images import image_entrypoint
+from kgc_launch.deploy.launch import EnvValue, Unknown, mentions_engine
+from kgc_launch.deploy.origin import Origin
 from kgc_launch.deploy.shell import assignments_of, expand_text
+from kgc_launch.deploy.shell_lex import lex_script
 
 _DIRECTIVE = re.compile(r"#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
@@ -105,7 +113,7 @@ def dockerfile_findings(text: str, path: str) -> Findings:
         elif stages:
             _stage_instruction(stages[-1], instruction)
     if stages:
-        findings.add(*_final_launches(stages[-1], path, len(stages)))
+        findings.take(_final_launches(stages[-1], path, len(stages)))
     return findings
 
 
@@ -125,12 +133,16 @@ def _from(rest: str, stages: list[_Stage], global_args: dict[str, EnvValue]) -> 
 
 
 def _arg(rest: str, target: dict[str, EnvValue], defaults: dict[str, EnvValue]) -> None:
-    for word in rest.split():
-        name, eq, value = word.partition("=")
-        if eq:
-            target[name] = expand_text(value, {**defaults, **target})[0]
-        else:
-            target[name] = defaults.get(name, Unknown(f"ARG {name} has no default (a --build-arg may set it)"))
+    """`ARG A B=1 C='two words'`: each word a name, or a name and its default (a shell word, unsplit)."""
+    assigned = {name: value for name, value, _ in assignments_of(rest, {**defaults, **target})}
+    for raw in lex_script(rest.replace("\n", " ")):
+        for word in raw.words:
+            literal = word.literal()
+            if literal is not None and "=" not in literal:
+                target[literal] = defaults.get(
+                    literal, Unknown(f"ARG {literal} has no default (a --build-arg may set it)")
+                )
+    target.update(assigned)
 
 
 def _stage_instruction(stage: _Stage, instruction: Instruction) -> None:
@@ -176,22 +188,36 @@ def _command(stage: _Stage, rest: str) -> list[str]:
     return exec_form if exec_form is not None else [*stage.shell, rest]
 
 
-def _final_launches(stage: _Stage, path: str, count: int) -> tuple[list[Launch], list[str]]:
+def _final_launches(stage: _Stage, path: str, count: int) -> ReadLaunches:
     obj = "final stage" + (f" {stage.name}" if stage.name else "") + (f" (of {count})" if count > 1 else "")
     image = stage.root_image if stage.entrypoint is None else None
-    argv, argv_notes = container_argv(image, stage.entrypoint, stage.cmd)
-    if argv is None:
-        mentioned = mentions_engine(stage.cmd or [], stage.root_image)
-        return [], [f"{obj}: {note}" for note in argv_notes] if mentioned else []
+    entrypoint_origin = None if stage.entrypoint_line is None else Origin(stage.entrypoint_line)
+    cmd_origin = None if stage.cmd_line is None else Origin(stage.cmd_line)
+    process = container_argv(
+        image,
+        stage.entrypoint,
+        stage.cmd,
+        entrypoint_origins=[entrypoint_origin] * len(stage.entrypoint or []),
+        cmd_origins=[cmd_origin] * len(stage.cmd or []),
+    )
     line = max((n for n in (stage.entrypoint_line, stage.cmd_line) if n is not None), default=None)
-    launches = launches_in(
-        argv,
+    read = read_launches(
+        process,
         stage.env,
         file=path,
         line=line,
         object=obj,
         source="dockerfile",
         image=stage.root_image,
-        notes=[*stage.notes, *argv_notes],
+        notes=stage.notes,
+        mentioned=mentions_engine(stage.cmd or [], stage.root_image),
     )
-    return launches_or_why(launches, argv, stage.root_image, obj)
+    if not read.launches and not read.unevaluated and not read.notes:
+        if process.argv is not None:
+            read.notes.append(f"{obj}: runs `{' '.join(process.argv)[:120]}`, not an engine launch")
+        elif stage.cmd:
+            read.notes.append(
+                f"{obj}: CMD `{' '.join(stage.cmd)[:120]}` on {stage.root_image or 'a base image'}, whose ENTRYPOINT "
+                "is not known here: not an engine start unless that ENTRYPOINT is one"
+            )
+    return read

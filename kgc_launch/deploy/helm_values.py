@@ -9,7 +9,9 @@ entry (unless `enabled: false`, or `enableEngine: false`) whose container runs
 and `helm/templates/ray-cluster.yaml` renders the same arguments, in a start script, for entries with
 `raySpec.enabled` (plus `--distributed-executor-backend ray`; no `--no-enable-prefix-caching`).
 GPUs: `resources` when given, else `requestGPU` of `requestGPUType` (default `nvidia.com/gpu`)
-(`_helpers.tpl`, `chart.resources`).
+(`_helpers.tpl`, `chart.resources`). With `raySpec.enabled`, one engine spans the Ray head
+(`raySpec.headNode.requestGPU`) and `replicaCount` workers of `requestGPU` each (groups.py).
+An entry with `enabled: false` is said, not rendered.
 
 Helm reads values files into float64 numbers and renders them with Go's `%v`: `maxModelLen: 1000000`
 becomes `1e+06` on the command line, which vLLM rejects. `_go_text` reproduces that, and it is noted.
@@ -22,8 +24,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from kgc_launch.deploy.accelerators import Accelerator, from_resource_name, from_resources
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.k8s_container import gpu_count, read_env
+from kgc_launch.deploy.groups import Group, Role
+from kgc_launch.deploy.k8s_container import read_env
 from kgc_launch.deploy.launch import EnvValue, Launch, Unknown
 from kgc_launch.yamlio import line_of
 
@@ -68,8 +72,15 @@ def helm_values_findings(documents: Sequence[Any], path: str) -> Findings:
             continue
         specs = engine_spec.get("modelSpec")
         for index, model_spec in enumerate(specs if isinstance(specs, list) else []):
-            if isinstance(model_spec, dict) and model_spec.get("enabled") is not False:
-                findings.launches.append(_launch(engine_spec, model_spec, path, line_of(specs, index)))
+            if not isinstance(model_spec, dict):
+                continue
+            if model_spec.get("enabled") is False:
+                findings.notes.append(
+                    f"servingEngineSpec.modelSpec/{model_spec.get('name', '?')} (line {line_of(specs, index)}): "
+                    "enabled: false, the chart renders no engine for it"
+                )
+                continue
+            findings.launches.append(_launch(engine_spec, model_spec, path, line_of(specs, index)))
     return findings
 
 
@@ -79,6 +90,8 @@ def _launch(engine_spec: dict[str, Any], spec: dict[str, Any], path: str, line: 
     args = _serve_args(engine_spec, spec, ray, notes)
     repository, tag = spec.get("repository"), spec.get("tag")
     image = f"{repository}:{tag}" if repository is not None else None
+    accelerator = _accelerator(spec, notes)
+    group = _ray_group(spec, accelerator) if ray else None
     return Launch(
         file=path,
         line=line,
@@ -87,10 +100,29 @@ def _launch(engine_spec: dict[str, Any], spec: dict[str, Any], path: str, line: 
         engine="vllm",
         args=args,
         env=_env(engine_spec, spec, path, line, notes),
-        gpus=_gpus(spec, notes),
+        gpus=accelerator.count if accelerator is not None and accelerator.is_nvidia else None,
         image=image,
+        nodes=None if group is None else group.pods,
         notes=notes,
+        accelerator=accelerator,
+        group=group,
     )
+
+
+def _ray_group(spec: dict[str, Any], accelerator: Accelerator | None) -> Group:
+    """ray-cluster.yaml: a head with `raySpec.headNode.requestGPU` and `replicaCount` workers like the model."""
+    head = spec["raySpec"].get("headNode")
+    head_gpus = _number(head.get("requestGPU")) if isinstance(head, dict) else None
+    replicas = _number(spec.get("replicaCount", 1))
+    devices = None if accelerator is None else accelerator.count
+    return Group("production-stack raySpec", (Role("head", 1, head_gpus), Role("worker", replicas, devices)))
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        return None
 
 
 def _serve_args(engine_spec: dict[str, Any], spec: dict[str, Any], ray: bool, notes: list[str]) -> list[str]:
@@ -181,22 +213,23 @@ def _env(
     return env
 
 
-def _gpus(spec: dict[str, Any], notes: list[str]) -> int | None:
+def _accelerator(spec: dict[str, Any], notes: list[str]) -> Accelerator | None:
     if spec.get("resources"):
-        return gpu_count(spec["resources"], notes)
+        return from_resources(spec["resources"], notes)
     requested = spec.get("requestGPU")
     if requested is None:
         return None
-    try:
-        count = int(float(str(requested)))
-    except ValueError:
+    count = _number(requested)
+    if count is None:
         notes.append(f"requestGPU {requested!r} is not a number")
         return None
     gpu_type = str(spec.get("requestGPUType") or "nvidia.com/gpu")
-    if gpu_type != "nvidia.com/gpu":
-        notes.append(f"requestGPU {count} of {gpu_type} (not counted as whole NVIDIA GPUs)")
-        return None
-    return count if count > 0 else None
+    found = from_resource_name(gpu_type, count, f"requestGPU {count} of {gpu_type}")
+    if gpu_type.startswith("nvidia.com/mig-"):
+        notes.append(f"requestGPU {count} of {gpu_type} (MIG slices, not counted as whole GPUs)")
+    if found is None:
+        notes.append(f"requestGPU {count} of {gpu_type} (a device this check does not know)")
+    return found if count > 0 or found is None else None
 
 
 def _go_text(value: Any) -> str:

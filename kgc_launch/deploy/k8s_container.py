@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kgc_launch.deploy.command import container_argv, launches_in, launches_or_why
-from kgc_launch.deploy.launch import EnvValue, Launch, SourceKind, Unknown, mentions_engine, merged_env
+from kgc_launch.deploy.accelerators import Accelerator, from_resources
+from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches
+from kgc_launch.deploy.launch import EnvValue, SourceKind, Unknown, mentions_engine, merged_env
+from kgc_launch.deploy.origin import Origin, SourceText
 from kgc_launch.errors import InputError
 from kgc_launch.yamlio import line_of
 
@@ -36,9 +38,16 @@ class ContainerSpec:
     notes: list[str] = field(default_factory=list)
     env_from: list[str] = field(default_factory=list)
     """Where `envFrom` takes variables from (`ConfigMap x`, `Secret y`)."""
+    accelerator: Accelerator | None = None
+    """The devices the container asks for, of any vendor."""
+    command_origins: list[Origin | None] | None = None
+    """Where each command token is in the file; None: mapped from `nodes` once the tokens are expanded."""
+    args_origins: list[Origin | None] | None = None
+    nodes: tuple[Any, Any, SourceText | None] = (None, None, None)
+    """The loaded `command` and `args` lists and the file's text, to place the expanded tokens."""
 
 
-def read_container(node: Any, *, path: str, line: int | None) -> ContainerSpec:
+def read_container(node: Any, *, path: str, line: int | None, source: SourceText | None = None) -> ContainerSpec:
     """A container mapping as Kubernetes reads it; a wrong type is an InputError at the container's line."""
     if not isinstance(node, dict):
         raise InputError("a container must be a mapping", path=path, line=line)
@@ -48,18 +57,30 @@ def read_container(node: Any, *, path: str, line: int | None) -> ContainerSpec:
     if env_from:
         notes.append(f"envFrom {', '.join(env_from)}: variables not listed in this file")
     env = read_env(node.get("env"), path=path, line=line_of(node, "env") or line, notes=notes)
-    gpus = gpu_count(node.get("resources"), notes)
+    accelerator = from_resources(node.get("resources"), notes)
+    gpus = accelerator.count if accelerator is not None and accelerator.is_nvidia else None
+    command = _strings(node, "command", path=path)
+    args = _strings(node, "args", path=path)
     return ContainerSpec(
         name=name,
         image=None if node.get("image") is None else str(node.get("image")),
-        command=_strings(node, "command", path=path),
-        args=_strings(node, "args", path=path),
+        command=command,
+        args=args,
         env=env,
         gpus=gpus,
         line=line,
         notes=notes,
         env_from=env_from,
+        accelerator=accelerator,
+        nodes=(node.get("command"), node.get("args"), source),
     )
+
+
+def token_origins(node: Any, tokens: list[str] | None, source: SourceText | None) -> list[Origin | None] | None:
+    """Where each token of a loaded YAML list sits in the file (None where it cannot be said)."""
+    if tokens is None or source is None:
+        return None
+    return [source.item_origin(node, index, token) for index, token in enumerate(tokens)]
 
 
 def _strings(node: dict[str, Any], key: str, *, path: str) -> list[str] | None:
@@ -174,24 +195,14 @@ def _describe(missing: Sequence[tuple[str, str]]) -> str:
 
 
 def gpu_count(resources: Any, notes: list[str]) -> int | None:
-    """`nvidia.com/gpu` from limits (what the device plugin allocates), else requests; other GPU kinds noted."""
-    if not isinstance(resources, dict):
+    """`nvidia.com/gpu` from limits (what the device plugin allocates), else requests; other devices noted."""
+    accelerator = from_resources(resources, notes)
+    if accelerator is None:
         return None
-    count: int | None = None
-    for section in ("limits", "requests"):
-        values = resources.get(section)
-        if not isinstance(values, dict):
-            continue
-        for key, value in values.items():
-            key = str(key)
-            if key == GPU_RESOURCE and count is None:
-                try:
-                    count = int(str(value))
-                except ValueError:
-                    notes.append(f"resources.{section}.{key}: {value!r} is not a whole number of GPUs")
-            elif key.startswith(("nvidia.com/mig-", "amd.com/gpu", "gpu.intel.com/")) and section == "limits":
-                notes.append(f"resources.limits.{key}: {value} (not counted as whole NVIDIA GPUs)")
-    return count
+    if not accelerator.is_nvidia:
+        notes.append(f"{accelerator.source} (not counted as whole NVIDIA GPUs)")
+        return None
+    return accelerator.count
 
 
 def container_launches(
@@ -202,18 +213,19 @@ def container_launches(
     base_env: Mapping[str, EnvValue] | None = None,
     nodes: int | None = None,
     source: SourceKind = "kubernetes",
-) -> tuple[list[Launch], list[str]]:
-    """The launches one container makes, and notes for the file when it mentions an engine but makes none."""
+) -> ReadLaunches:
+    """The launches one container makes, and what the file should be told when it mentions an engine but
+    makes none (or cannot be read)."""
     env = merged_env(base_env or {}, spec.env)
     notes = list(spec.notes)
     command = _expand_all(spec.command, env, notes, spec.env_from)
     args = _expand_all(spec.args, env, notes, spec.env_from)
-    argv, argv_notes = container_argv(spec.image, command, args)
-    if argv is None:
-        said = [f"{obj}: {note}" for note in argv_notes]
-        return [], said if mentions_engine([*(command or []), *(args or [])], spec.image) else []
-    launches = launches_in(
-        argv,
+    command_node, args_node, text = spec.nodes
+    command_origins = spec.command_origins or token_origins(command_node, command, text)
+    args_origins = spec.args_origins or token_origins(args_node, args, text)
+    process = container_argv(spec.image, command, args, entrypoint_origins=command_origins, cmd_origins=args_origins)
+    read = read_launches(
+        process,
         env,
         file=path,
         line=spec.line,
@@ -222,10 +234,13 @@ def container_launches(
         image=spec.image,
         gpus=spec.gpus,
         nodes=nodes,
-        notes=[*notes, *argv_notes],
+        notes=notes,
         env_is_complete=not spec.env_from,
+        mentioned=mentions_engine([*(command or []), *(args or [])], spec.image),
     )
-    return launches_or_why(launches, argv, spec.image, obj)
+    for launch in read.launches:
+        launch.accelerator = spec.accelerator
+    return read
 
 
 def _expand_all(

@@ -9,17 +9,26 @@ the one named by `predictor.model.runtime`, else one with `autoSelect` that supp
 
 Runtimes and InferenceServices may sit in different files: readers collect both, `resolve` joins them
 once every file of a scan is read.
+
+A multi-node runtime (`spec.workerSpec`: `pipelineParallelSize` nodes of `tensorParallelSize` GPUs each,
+kserve docs "Multi-node inference") runs a head pod and `pipelineParallelSize - 1` worker pods; KServe
+gives both the `TENSOR_PARALLEL_SIZE` and `PIPELINE_PARALLEL_SIZE` variables from those fields. A worker
+that starts an engine process itself (`vllm serve ... --headless`) is a launch of the same group.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kgc_launch.deploy.command import ReadLaunches
 from kgc_launch.deploy.findings import Note
-from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container
+from kgc_launch.deploy.groups import Group, Role
+from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container, token_origins
 from kgc_launch.deploy.launch import EnvValue, Launch, mapping, mentions_engine
+from kgc_launch.deploy.model_source import ModelHint, is_hub_id
+from kgc_launch.deploy.origin import SourceText
 from kgc_launch.yamlio import line_of
 
 CONTAINER_NAME = "kserve-container"
@@ -37,6 +46,11 @@ class RuntimeTemplate:
     containers: list[ContainerSpec]
     formats: list[str]
     auto_select: bool
+    workers: list[ContainerSpec] = field(default_factory=list)
+    """`spec.workerSpec.containers` of a multi-node runtime."""
+    group: Group | None = None
+    """The head and worker pods of a multi-node runtime (`workerSpec`)."""
+    injected: dict[str, EnvValue] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,7 +67,9 @@ class ModelReference:
     overrides: ContainerSpec
 
 
-def read_serving_runtime(document: dict[str, Any], kind: str, name: str, path: str) -> RuntimeTemplate:
+def read_serving_runtime(
+    document: dict[str, Any], kind: str, name: str, path: str, source: SourceText | None = None
+) -> RuntimeTemplate:
     spec = mapping(document.get("spec"))
     listed = spec.get("containers")
     containers: list[Any] = listed if isinstance(listed, list) else []
@@ -62,24 +78,48 @@ def read_serving_runtime(document: dict[str, Any], kind: str, name: str, path: s
         for entry in spec.get("supportedModelFormats") or []
         if isinstance(entry, dict) and entry.get("autoSelect", True) is not False
     ]
-    return RuntimeTemplate(
+    runtime = RuntimeTemplate(
         kind=kind,
         name=name,
         path=path,
         line=line_of(document, "spec") or 1,
-        containers=[read_container(c, path=path, line=line_of(containers, i)) for i, c in enumerate(containers)],
+        containers=[
+            read_container(c, path=path, line=line_of(containers, i), source=source) for i, c in enumerate(containers)
+        ],
         formats=formats,
         auto_select=bool(formats),
     )
+    worker_spec = mapping(spec.get("workerSpec"))
+    if worker_spec:
+        workers = worker_spec.get("containers")
+        listed_workers: list[Any] = workers if isinstance(workers, list) else []
+        runtime.workers = [
+            read_container(c, path=path, line=line_of(listed_workers, i), source=source)
+            for i, c in enumerate(listed_workers)
+        ]
+        pipeline, tensor = worker_spec.get("pipelineParallelSize", 1), worker_spec.get("tensorParallelSize", 1)
+        pipeline = pipeline if isinstance(pipeline, int) and not isinstance(pipeline, bool) else None
+        tensor = tensor if isinstance(tensor, int) and not isinstance(tensor, bool) else None
+        runtime.group = Group(
+            f"KServe workerSpec pipelineParallelSize {pipeline} x tensorParallelSize {tensor}",
+            (Role("head", 1, tensor), Role("worker", None if pipeline is None else pipeline - 1, tensor)),
+        )
+        for variable, value in (("TENSOR_PARALLEL_SIZE", tensor), ("PIPELINE_PARALLEL_SIZE", pipeline)):
+            if value is not None:
+                runtime.injected[variable] = str(value)
+    return runtime
 
 
-def read_model_reference(document: dict[str, Any], name: str, path: str) -> ModelReference | None:
+def read_model_reference(
+    document: dict[str, Any], name: str, path: str, source: SourceText | None = None
+) -> ModelReference | None:
     predictor = mapping(mapping(document.get("spec")).get("predictor"))
     model = predictor.get("model")
     if not isinstance(model, dict):
         return None
     line = line_of(predictor, "model")
-    overrides = read_container({"name": CONTAINER_NAME, **model}, path=path, line=line)
+    overrides = read_container(model, path=path, line=line, source=source)
+    overrides.name = CONTAINER_NAME
     metadata = mapping(document.get("metadata"))
     model_format = mapping(model.get("modelFormat")).get("name")
     return ModelReference(
@@ -99,8 +139,16 @@ def resolve(runtimes: list[RuntimeTemplate], references: list[ModelReference]) -
     launches: list[Launch] = []
     notes: list[Note] = []
     used: set[int] = set()
+    users: dict[int, list[str]] = {}
     for reference in references:
         runtime = _runtime_for(reference, runtimes)
+        if runtime is None and reference.model_format == "huggingface":
+            text = (
+                f"InferenceService/{reference.service} (modelFormat huggingface) runs KServe's huggingfaceserver: "
+                "engine KServe huggingfaceserver is not checked"
+            )
+            notes.append(Note(reference.path, reference.line, text))
+            continue
         if runtime is None and not _mentions_engine(reference):
             continue  # an sklearn or Triton model, say: not an engine launch, nothing to report
         if runtime is None:
@@ -109,22 +157,40 @@ def resolve(runtimes: list[RuntimeTemplate], references: list[ModelReference]) -
                 f"InferenceService/{reference.service} runs in {wanted}, which is not among the scanned files: "
                 "its launch cannot be read (scan the ServingRuntime too)"
             )
-            notes.append(Note(reference.path, reference.line, text))
+            notes.append(Note(reference.path, reference.line, text, unevaluated=True))
             continue
         used.add(id(runtime))
-        found, said = _merged_launches(reference, runtime)
-        launches += found
-        notes += [Note(reference.path, reference.line, text) for text in said]
+        users.setdefault(id(runtime), []).append(f"InferenceService/{reference.service} ({reference.path})")
+        read = _merged_launches(reference, runtime)
+        launches += read.launches
+        notes += _notes(reference.path, reference.line, read)
     for runtime in runtimes:
         if id(runtime) in used:
+            text = f"{runtime.kind}/{runtime.name} runs {', '.join(users[id(runtime)])}: checked there"
+            notes.append(Note(runtime.path, runtime.line, text))
             continue
-        for container in runtime.containers:
-            found, said = container_launches(container, path=runtime.path, obj=_object(runtime, container))
-            for launch in found:
+        for container in [*runtime.containers, *runtime.workers]:
+            read = container_launches(
+                container,
+                path=runtime.path,
+                obj=_object(runtime, container),
+                base_env=runtime.injected,
+                nodes=None if runtime.group is None else runtime.group.pods,
+            )
+            for launch in read.launches:
+                launch.group = runtime.group
                 launch.notes.append("a runtime template: each InferenceService using it appends its own args")
-            launches += found
-            notes += [Note(runtime.path, container.line, text) for text in said]
+                if runtime.group is not None:
+                    launch.notes.append(f"one engine over a group of pods: {runtime.group.describe()}")
+            launches += read.launches
+            notes += _notes(runtime.path, container.line, read)
     return launches, notes
+
+
+def _notes(path: str, line: int | None, read: ReadLaunches) -> list[Note]:
+    return [Note(path, line, text) for text in read.notes] + [
+        Note(path, line, text, unevaluated=True) for text in read.unevaluated
+    ]
 
 
 def _mentions_engine(reference: ModelReference) -> bool:
@@ -143,13 +209,13 @@ def _runtime_for(reference: ModelReference, runtimes: list[RuntimeTemplate]) -> 
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> tuple[list[Launch], list[str]]:
+def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> ReadLaunches:
     base = next(
         (c for c in runtime.containers if c.name == CONTAINER_NAME),
         runtime.containers[0] if runtime.containers else None,
     )
     if base is None:
-        return [], [f"{runtime.path}: {runtime.kind}/{runtime.name} has no container"]
+        return ReadLaunches(unevaluated=[f"{runtime.path}: {runtime.kind}/{runtime.name} has no container"])
     own = reference.overrides
     merged = replace(
         base,
@@ -158,17 +224,23 @@ def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> tup
         args=[*(base.args or []), *(own.args or [])] if base.args is not None or own.args is not None else None,
         env={**base.env, **own.env},
         gpus=own.gpus if own.gpus is not None else base.gpus,
+        accelerator=own.accelerator if own.accelerator is not None else base.accelerator,
         line=reference.line,
         notes=[*base.notes, *own.notes],
         env_from=[*base.env_from, *own.env_from],
+        # placed in the InferenceService: its own command and args; the runtime's words are elsewhere
+        command_origins=token_origins(own.nodes[0], own.command, own.nodes[2])
+        if own.command is not None
+        else [None] * len(base.command or []),
+        args_origins=[*([None] * len(base.args or [])), *(token_origins(own.nodes[1], own.args, own.nodes[2]) or [])],
     )
     merged = _fill_placeholders(merged, reference.metadata)
     obj = f"InferenceService/{reference.service}/{merged.name}"
-    launches, notes = container_launches(merged, path=reference.path, obj=obj)
-    for launch in launches:
+    read = container_launches(merged, path=reference.path, obj=obj, base_env=runtime.injected)
+    for launch in read.launches:
         launch.notes.append(f"runs in {runtime.kind}/{runtime.name} ({runtime.path}:{runtime.line}): its args first")
         _model_from_storage(launch, reference.storage_uri)
-    return launches, notes
+    return read
 
 
 def _fill_placeholders(spec: ContainerSpec, metadata: dict[str, str]) -> ContainerSpec:
@@ -191,9 +263,11 @@ def _model_from_storage(launch: Launch, storage_uri: str | None) -> None:
     if storage_uri is None:
         return
     launch.notes.append(f"the model files come from storageUri {storage_uri} (mounted at /mnt/models)")
-    if storage_uri.startswith("hf://") and (launch.model is None or launch.model.startswith("/mnt/models")):
-        launch.model, launch.model_why = storage_uri.removeprefix("hf://").split(":", 1)[0], None
-    elif launch.model is None:
+    if storage_uri.startswith("hf://"):
+        repo = storage_uri.removeprefix("hf://").split(":", 1)[0]
+        if is_hub_id(repo):
+            launch.model_hints.append(ModelHint(repo, "/mnt/models", f"storageUri {storage_uri}", "operator"))
+    if launch.model is None:
         launch.model_why = f"the model is the one at storageUri {storage_uri}"
 
 

@@ -7,7 +7,8 @@ and, where the deploy file says, the GPUs it is given. Values a file does not ho
 Recognised command lines (`recognise_command`): the engine starts that `kgc_launch.engines.recognise` knows
 (the launcher's own rule), and what runs them:
     kgc-launch [kgc options] [--] ENGINE ...        (the launch kgc-launch would exec)
-    env [-i] [VAR=x]... CMD, exec CMD, nohup CMD, nice, setsid, stdbuf, numactl, tini/dumb-init -- CMD
+    env [-i] [VAR=x]... CMD, exec CMD, nohup CMD, nice, setsid, stdbuf, numactl, tini/dumb-init -- CMD,
+    ray symmetric-run [OPTIONS] -- CMD
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from kgc_launch.deploy.accelerators import Accelerator
+from kgc_launch.deploy.groups import Group
+from kgc_launch.deploy.images import image_entrypoint, image_repository, is_engine_image, mentions_engine_text
 from kgc_launch.launch_options import FLAG_OPTIONS, VALUE_OPTIONS
 
 if TYPE_CHECKING:
+    from kgc_launch.deploy.model_source import ModelHint
     from kgc_launch.serve_args import ServeArgs
+
+__all__ = ["image_entrypoint", "image_repository"]
 
 Engine = Literal["vllm", "ferrum"]
 SourceKind = Literal["kubernetes", "helm-values", "compose", "dockerfile", "shell"]
@@ -68,10 +75,30 @@ class Launch:
     model: str | None = None
     """The model the engine is asked to serve; None when the file does not say (`model_why` says why)."""
     model_why: str | None = None
+    container_line: int | None = None
+    """The line of what runs the command (the Kubernetes container item, the compose service key, the
+    operator resource); `line` is where the engine command itself starts."""
+    accelerator: Accelerator | None = None
+    """The devices each pod asks for, of any vendor (`gpus` counts NVIDIA GPUs only)."""
+    group: Group | None = None
+    """The pods that form one engine instance and their devices, for a multi-node launch."""
+    model_source: str | None = None
+    """Where the model id comes from when it is not simply the command line's (an init container's
+    download, an operator's field, an annotation)."""
+    model_hints: list[ModelHint] = field(default_factory=list)
+    """What else in the file names the model (downloads into a directory, annotations, storage URIs)."""
+    rejections: list[str] = field(default_factory=list)
+    """Why the engine would reject the command as written, before starting (read from the file itself)."""
+    unevaluated: str | None = None
+    """Why this launch cannot be evaluated at all (the ENTRYPOINT of its image is unknown)."""
+    template: str | None = None
+    """The Helm template this launch was rendered from (`# Source:` in `helm template` output)."""
 
     def __post_init__(self) -> None:
         if self.model is None and self.model_why is None:
             self.model, self.model_why = model_of(self.engine, self.args)
+        if self.container_line is None:
+            self.container_line = self.line
 
     @property
     def location(self) -> str:
@@ -119,6 +146,17 @@ class Launch:
             "image": self.image,
             "wrapper": list(self.wrapper),
             "notes": list(self.notes),
+            "container_line": self.container_line,
+            "accelerator": None
+            if self.accelerator is None
+            else {"kind": self.accelerator.kind, "count": self.accelerator.count, "source": self.accelerator.source},
+            "group": None
+            if self.group is None
+            else {"kind": self.group.kind, "pods": self.group.pods, "devices": self.group.devices},
+            "model_source": self.model_source,
+            "rejections": list(self.rejections),
+            "unevaluated": self.unevaluated,
+            "template": self.template,
         }
 
 
@@ -190,38 +228,9 @@ def _ferrum_model(args: Sequence[str]) -> tuple[str | None, str | None]:
     return positional, None
 
 
-# --- Images whose ENTRYPOINT is known ---------------------------------------------------------------------
-
-# vllm-project/vllm docker/Dockerfile, target `vllm-openai`: `ENTRYPOINT ["vllm", "serve"]` (no CMD). Tags
-# from before mid-2025 used `python3 -m vllm.entrypoints.openai.api_server`, which takes the same flags.
-KNOWN_ENTRYPOINTS: dict[str, list[str]] = {
-    "vllm/vllm-openai": ["vllm", "serve"],
-}
-
-
-def image_repository(image: str) -> str:
-    """`registry.example.com:5000/vllm/vllm-openai:v0.11.0@sha256:...` -> `vllm/vllm-openai`."""
-    name = image.split("@", 1)[0]
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        name = name[:colon]
-    parts = name.split("/")
-    return "/".join(parts[-2:])
-
-
-def image_entrypoint(image: str | None) -> list[str] | None:
-    """The ENTRYPOINT of an image we know, by repository name (any registry, tag or digest)."""
-    if not image:
-        return None
-    entrypoint = KNOWN_ENTRYPOINTS.get(image_repository(image))
-    return None if entrypoint is None else list(entrypoint)
-
-
 def mentions_engine(tokens: Sequence[str], image: str | None = None) -> bool:
     """Whether a command or image even mentions an engine (used to decide if silence deserves a note)."""
-    text = " ".join(tokens) + " " + (image or "")
-    return "vllm" in text.lower() or "ferrum" in text.lower()
+    return is_engine_image(image) or mentions_engine_text(" ".join(tokens)) is not None
 
 
 # --- Command lines ----------------------------------------------------------------------------------------
@@ -284,6 +293,11 @@ def strip_wrappers(argv: Sequence[str]) -> tuple[list[str], dict[str, EnvValue]]
     env: dict[str, EnvValue] = {}
     tokens = list(argv)
     for _ in range(16):  # wrappers nest (`exec env X=1 nohup vllm serve`), never this deep in practice
+        if tokens[:2] == ["ray", "symmetric-run"] and "--" in tokens:
+            # `ray symmetric-run [OPTIONS] -- CMD` starts Ray on every node, then runs CMD on the head (the vLLM
+            # docs' multi-node recipe): the command after `--` is the launch.
+            tokens = tokens[tokens.index("--") + 1 :]
+            continue
         if not tokens or posixpath.basename(tokens[0]) not in _WRAPPERS:
             break
         tokens = _after_wrapper(posixpath.basename(tokens[0]), tokens, env)

@@ -4,7 +4,9 @@ The check fills a `LaunchResult` per launch (verdict, missing REQUIRED flags wit
 what the engine would refuse on the given hardware, warnings); the formatters add what the scan said:
 files that could not be read, things that mention an engine but are not a launch, and PATH arguments that
 hold no launch at all (an error, or with `empty_ok` a note: pre-commit hands over files that are not
-deployments).
+deployments). Each file's status is said: launches, no launch, or not evaluated with why (a file that
+mentions an engine but from which no launch could be read); and each launch whose hardware checks did not
+run says why ("registry checked; hardware checks not evaluated: WHY"), counted apart in the summary.
 - `text`: compiler-style lines; it ends with one paste-ready line per failing launch;
 - `sarif`: SARIF 2.1.0 for code-scanning upload (`github/codeql-action/upload-sarif`), one result per
   missing flag, warning, unreadable file and note, each at its file and line;
@@ -75,6 +77,17 @@ class LaunchResult:
     model); shown in the text and JSON reports, not as annotations."""
     fix: str = ""
     """Everything to add or change, as one paste-ready line (NAME=VALUE words first); empty when nothing."""
+    model: str | None = None
+    """The model the launch was checked as (None: not known)."""
+    model_source: str | None = None
+    """Which statement gave the model when not the command line itself (a download, an annotation, ...)."""
+    hardware: str | None = None
+    """Why the hardware checks (the engine's resolver on the GPUs) did not run, or ran only in part; None
+    when they ran (or when the launch was not evaluated at all)."""
+
+    @property
+    def hardware_unevaluated(self) -> bool:
+        return self.verdict == "pass" and self.hardware is not None
 
 
 @dataclass(frozen=True)
@@ -97,18 +110,39 @@ _RULES = {
     "refused": _Rule(
         "KGC007", "LaunchWouldBeRefused", "The engine or kgc-launch would refuse this launch on the hardware", "error"
     ),
+    "hardware": _Rule(
+        "KGC008",
+        "HardwareNotEvaluated",
+        "The registry check ran, the hardware checks did not (no --hardware, another accelerator, no GPU count, "
+        "no model facts)",
+        "warning",
+    ),
+    "file": _Rule(
+        "KGC009", "FileNotEvaluated", "A deploy file mentions an engine but no launch could be read from it", "error"
+    ),
 }
 FIX_LABEL = "paste-ready, per failing launch (flags go into the engine's arguments, NAME=VALUE into its environment):"
 
 
-def report_exit_code(results: Sequence[LaunchResult], scan: ScanResult | None = None, *, empty_ok: bool = False) -> int:
-    """1 when a launch fails; else 3 when something could not be evaluated (a file, a launch, an empty
-    PATH unless `empty_ok`); else 0."""
+def report_exit_code(
+    results: Sequence[LaunchResult],
+    scan: ScanResult | None = None,
+    *,
+    empty_ok: bool = False,
+    require_evaluated: bool = False,
+) -> int:
+    """1 when a launch fails; else 3 when something could not be evaluated (a file, a launch, a file that
+    mentions an engine without a readable launch or an empty PATH unless `empty_ok`, a launch whose hardware
+    checks did not run with `require_evaluated`); else 0."""
     if any(result.verdict == "fail" for result in results):
         return EXIT_VERDICT_NO
     if any(result.verdict == "error" for result in results):
         return EXIT_INPUT
-    if scan is not None and (scan.errors or (scan.empty_paths and not empty_ok)):
+    if require_evaluated and any(result.hardware_unevaluated for result in results):
+        return EXIT_INPUT
+    if scan is not None and scan.errors:
+        return EXIT_INPUT
+    if scan is not None and not empty_ok and (scan.empty_paths or scan.count("not evaluated")):
         return EXIT_INPUT
     return EXIT_OK
 
@@ -144,8 +178,11 @@ def format_text(
     lines = [f"{key}: {value}" for key, value in (about or {}).items()]
     for result in results:
         launch = result.launch
-        model = launch.model or f"model unknown: {launch.model_why}"
-        lines.append(f"{launch.location}: {launch.object} ({launch.engine}, {model}): {result.verdict.upper()}")
+        model = result.model or launch.model or f"model unknown: {launch.model_why}"
+        where = f" (from {launch.template})" if launch.template else ""
+        lines.append(f"{launch.location}{where}: {launch.object} ({launch.engine}, {model}): {result.verdict.upper()}")
+        if result.model_source:
+            lines.append(f"  model: {result.model} (from {result.model_source})")
         for missing in result.missing:
             lines.append(f"  missing {missing.flag} ({missing.severity}): {missing.why}")
             lines.append(f"    fix: {missing.fix}")
@@ -156,11 +193,16 @@ def format_text(
         lines += [f"  warning: {warning}" for warning in result.warnings]
         if result.error:
             lines.append(f"  not evaluated: {result.error}")
+        if result.hardware_unevaluated:
+            lines.append(f"  registry checked; hardware checks not evaluated: {result.hardware}")
         lines += [f"  note: {note}" for note in result.notes]
     if scan is not None:
         for error in scan.errors:
             lines.append(f"{error}" + (f"\n  hint: {error.hint}" if error.hint else ""))
-        lines += [f"note: {note}" for note in scan.notes]
+        lines += [f"note: {note}" for note in scan.notes if not note.unevaluated]
+        for report in scan.files:
+            if report.status == "not evaluated" and not any(error.path == report.path for error in scan.errors):
+                lines.append(f"{report.path}: not evaluated: {report.why}")
         lines += [f"{s.path}: skipped: {s.reason}" for s in scan.skipped]
         for path in scan.empty_paths:
             message = _empty_message(path.files, path.exists)
@@ -190,12 +232,20 @@ def _empty_message(files: Sequence[str], exists: bool) -> str:
 def _summary(results: Sequence[LaunchResult], scan: ScanResult | None) -> str:
     counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in ("pass", "fail", "error")}
     files = len({r.launch.file for r in results})
+    registry_only = sum(r.hardware_unevaluated for r in results)
     text = (
         f"{len(results)} launch{'es' if len(results) != 1 else ''} in {files} file{'s' if files != 1 else ''}: "
         f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} not evaluated"
     )
+    if registry_only:
+        text += f"; hardware checks not evaluated for {registry_only} of the passes"
+    if scan is not None and scan.files:
+        text += (
+            f"; files: {scan.count('launches')} with launches, {scan.count('no launch')} without, "
+            f"{scan.count('not evaluated')} not evaluated"
+        )
     if scan is not None and scan.errors:
-        text += f"; {len(scan.errors)} file{'s' if len(scan.errors) != 1 else ''} could not be read"
+        text += f" ({len(scan.errors)} could not be read)"
     return text
 
 
@@ -218,11 +268,17 @@ def format_json(
             "pass": sum(r.verdict == "pass" for r in results),
             "fail": sum(r.verdict == "fail" for r in results),
             "error": sum(r.verdict == "error" for r in results),
+            "hardware_not_evaluated": sum(r.hardware_unevaluated for r in results),
         },
         "results": [
             {
                 "launch": result.launch.to_dict(),
                 "verdict": result.verdict,
+                "model": result.model,
+                "model_source": result.model_source,
+                "hardware": {"evaluated": result.hardware is None, "why": result.hardware}
+                if result.verdict != "error"
+                else {"evaluated": False, "why": "the launch was not evaluated"},
                 "missing": [vars(missing) for missing in result.missing],
                 "refusals": [vars(refusal) for refusal in result.refusals],
                 "warnings": list(result.warnings),
@@ -240,8 +296,19 @@ def format_json(
             files_with_launches=scan.files_with_launches,
             files_unreadable=len(scan.errors),
         )
+        document["summary"].update(
+            files_with_launches=scan.count("launches"),
+            files_without_launch=scan.count("no launch"),
+            files_not_evaluated=scan.count("not evaluated"),
+        )
+        document["files"] = [
+            {"file": report.path, "status": report.status, "why": report.why, "launches": report.launches}
+            for report in scan.files
+        ]
         document["errors"] = [_error_dict(error) for error in scan.errors]
-        document["notes"] = [{"file": n.file, "line": n.line, "text": n.text} for n in scan.notes]
+        document["notes"] = [
+            {"file": n.file, "line": n.line, "text": n.text, "unevaluated": n.unevaluated} for n in scan.notes
+        ]
         document["skipped"] = [{"file": s.path, "reason": s.reason} for s in scan.skipped]
         document["paths"] = [
             {"path": p.path, "exists": p.exists, "files": len(p.files), "launches": p.launches} for p in scan.paths
@@ -285,29 +352,39 @@ def format_sarif(
 
     for result in results:
         launch = result.launch
-        where = f"{launch.object} ({launch.engine} serve {launch.model or '?'})"
+        file, line = annotation_place(launch)
+        where = f"{launch.object} ({launch.engine} serve {result.model or launch.model or '?'})"
+        if file != launch.file:
+            where += f" (line {launch.line} of the rendered stream)"
         for missing in result.missing:
             text = f"{where}: missing {missing.flag}: {missing.why}. Fix: {missing.fix}"
-            add("missing", missing.severity, text, launch.file, launch.line)
+            add("missing", missing.severity, text, file, line)
         for refusal in result.refusals:
             text = f"{where}: {refusal.message} ({refusal.source})" + (f". Fix: {refusal.fix}" if refusal.fix else "")
-            add("refused", "error", text, launch.file, launch.line)
+            add("refused", "error", text, file, line)
         for warning in result.warnings:
-            add("warning", "warning", f"{where}: {warning}", launch.file, launch.line)
+            add("warning", "warning", f"{where}: {warning}", file, line)
         if result.error or result.verdict == "error":
             add(
                 "error",
                 "error",
                 f"{where}: not evaluated: {result.error or 'unknown reason'}",
-                launch.file,
-                launch.line,
+                file,
+                line,
             )
+        if result.hardware_unevaluated:
+            text = f"{where}: registry checked; hardware checks not evaluated: {result.hardware}"
+            add("hardware", "warning", text, file, line)
     if scan is not None:
         for error in scan.errors:
             text = error.message + (f" (hint: {error.hint})" if error.hint else "")
             add("unreadable", "error", text, error.path, error.line)
         for note in scan.notes:
-            add("note", "note", note.text, note.file, note.line)
+            if not note.unevaluated:
+                add("note", "note", note.text, note.file, note.line)
+        for report in scan.files:
+            if report.status == "not evaluated" and not any(error.path == report.path for error in scan.errors):
+                add("file", "note" if empty_ok else "error", f"not evaluated: {report.why}", report.path, None)
         for path in scan.empty_paths:
             level = "note" if empty_ok else "warning"
             add("empty", level, f"{path.path}: {_empty_message(path.files, path.exists)}", None, None)
@@ -336,6 +413,17 @@ def format_sarif(
     return json.dumps(document, indent=2) + "\n"
 
 
+def annotation_place(launch: Launch) -> tuple[str, int | None]:
+    """Where a SARIF result or GitHub annotation of `launch` goes: its file and line, except for a launch read
+    from a rendered stream on stdin, which goes to its Helm template (`# Source:`) without a line (the
+    stream's line is not a line of the template; the message says it)."""
+    from kgc_launch.deploy.scan import STDIN_NAME
+
+    if launch.file == STDIN_NAME and launch.template:
+        return launch.template, None
+    return launch.file, launch.line
+
+
 def artifact_uri(file: str) -> str:
     """A relative URI for code scanning (paths under the working directory are made relative to it)."""
     path = Path(file)
@@ -361,12 +449,13 @@ def format_github(
     lines: list[str] = []
     for result in results:
         launch = result.launch
+        file, line = annotation_place(launch)
         for missing in result.missing:
             lines.append(
                 _command(
                     missing.severity,
-                    launch.file,
-                    launch.line,
+                    file,
+                    line,
                     f"kgc-launch: missing {missing.flag}",
                     f"{launch.object}: {missing.why}. Fix: {missing.fix}",
                 )
@@ -375,18 +464,28 @@ def format_github(
             text = f"{launch.object}: {refusal.message} ({refusal.source})" + (
                 f". Fix: {refusal.fix}" if refusal.fix else ""
             )
-            lines.append(_command("error", launch.file, launch.line, "kgc-launch: would be refused", text))
+            lines.append(_command("error", file, line, "kgc-launch: would be refused", text))
         for warning in result.warnings:
-            lines.append(_command("warning", launch.file, launch.line, "kgc-launch", f"{launch.object}: {warning}"))
+            lines.append(_command("warning", file, line, "kgc-launch", f"{launch.object}: {warning}"))
         if result.error or result.verdict == "error":
             text = f"{launch.object}: not evaluated: {result.error or 'unknown reason'}"
-            lines.append(_command("error", launch.file, launch.line, "kgc-launch: launch not evaluated", text))
+            lines.append(_command("error", file, line, "kgc-launch: launch not evaluated", text))
+        if result.hardware_unevaluated:
+            text = f"{launch.object}: registry checked; hardware checks not evaluated: {result.hardware}"
+            lines.append(_command("warning", file, line, "kgc-launch: hardware not evaluated", text))
     if scan is not None:
         for error in scan.errors:
             text = error.message + (f" (hint: {error.hint})" if error.hint else "")
             lines.append(_command("error", error.path, error.line, "kgc-launch: cannot read", text))
         for note in scan.notes:
-            lines.append(_command("notice", note.file, note.line, "kgc-launch", note.text))
+            if not note.unevaluated:
+                lines.append(_command("notice", note.file, note.line, "kgc-launch", note.text))
+        for report in scan.files:
+            if report.status == "not evaluated" and not any(error.path == report.path for error in scan.errors):
+                level = "notice" if empty_ok else "error"
+                lines.append(
+                    _command(level, report.path, None, "kgc-launch: not evaluated", f"not evaluated: {report.why}")
+                )
         for path in scan.empty_paths:
             message = f"{path.path}: {_empty_message(path.files, path.exists)}"
             lines.append(_command("notice" if empty_ok else "warning", None, None, "kgc-launch: no launch", message))

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kgc_launch.deploy.launch import Launch
 from kgc_launch.deploy.report import Refusal
 from kgc_launch.engines import EngineCommand, engine_adapter
 from kgc_launch.findings import Finding
@@ -39,19 +40,43 @@ class EngineVerdict:
     """Refusals that rest on a value the file does not hold: the launch cannot be evaluated."""
 
 
-def launch_inventory(inventory: Inventory, gpus: int | None, nodes: int | None = None) -> Inventory:
-    """The GPUs the launch gets: `gpus` per pod (the manifest's request) times the pods of a multi-node group
-    (`nodes`: tensor and pipeline parallel span the group), of the node's type; the node as given when the
-    manifest does not say. Devices of a probed or file inventory are taken in order (a mixed node keeps its
-    mix)."""
+def hardware_skip(hardware: Inventory | None, launch: Launch) -> str | None:
+    """Why the engine's resolver must not judge `launch` on `hardware` (an NVIDIA node type), or None.
+
+    - no `--hardware`: nothing to judge on;
+    - the launch asks for another vendor's devices (TPU, AMD, Gaudi, Neuron) or runs on CPUs: an NVIDIA
+      resolver's refusals (a TPU group's 16 chips are not "16 GPUs, 8 visible") would be false;
+    - a Kubernetes-scheduled launch that requests no device count (`nvidia.com/gpu`) gets none from the
+      device plugin, or its count is decided elsewhere (a KServe runtime template): the count is unknown.
+    A launch on a host (a shell script, `docker run`, compose, a Dockerfile) sees the node's GPUs.
+    """
+    if hardware is None:
+        return "no --hardware given"
+    accelerator = launch.accelerator
+    if accelerator is not None and not accelerator.is_nvidia:
+        return (
+            f"the launch asks for {accelerator.describe()}, and --hardware names NVIDIA GPUs: the engine's "
+            "NVIDIA resolver does not judge it"
+        )
+    count = launch.group.devices if launch.group is not None else launch.gpus
+    if count is None and launch.source in ("kubernetes", "helm-values"):
+        group = f" ({launch.group.describe()})" if launch.group is not None else ""
+        return f"the manifest does not say how many GPUs the launch gets{group}"
+    return None
+
+
+def launch_inventory(inventory: Inventory, launch: Launch) -> Inventory:
+    """The GPUs the launch gets: its group's devices (groups.py) or its pod's, of the node's type; the node as
+    given when the file does not say (a host sees all its GPUs). Devices of a probed or file inventory are
+    taken in order (a mixed node keeps its mix)."""
     visible = inventory.visible
-    if gpus is not None and nodes is not None:
-        gpus *= nodes
+    gpus = launch.group.devices if launch.group is not None else launch.gpus
     if gpus is None or not visible or gpus == len(visible):
         return inventory
     devices = [replace(visible[index % len(visible)], index=index) for index in range(gpus)]
     names = sorted({device.name for device in devices})
-    per_pod = f" over {nodes} pods" if nodes is not None else ""
+    pods = launch.group.pods if launch.group is not None else None
+    per_pod = f" over {pods} pods" if pods is not None and pods > 1 else ""
     detail = f"{gpus} GPU{'s' if gpus != 1 else ''}{per_pod} ({', '.join(names) or 'none'}) as the manifest asks, of "
     return replace(inventory, devices=devices, visible=devices, source_detail=detail + inventory.source_detail)
 

@@ -2,15 +2,22 @@
 
 Each command of the script (shell.py: variables, quoting, continuations, heredocs) is a launch when it
 starts an engine (`vllm serve`, `exec vllm serve "$@"`, `kgc-launch ... vllm serve`), runs a shell on one
-(`bash -c "vllm serve ..."`), or runs a container that does (`docker run ... vllm/vllm-openai ARGS`).
+(`bash -c "vllm serve ..."`), or runs a container that does (`docker run ... vllm/vllm-openai ARGS`). A
+`docker run` of an image whose ENTRYPOINT is not known is reported as not evaluated when the image or its
+args mention an engine; another engine's start is named (not checked); `eval` of a command built at run
+time is said, and so is a model download (`huggingface-cli download ORG/NAME --local-dir DIR`), which names
+the model of a later launch that serves DIR.
 """
 
 from __future__ import annotations
 
-from kgc_launch.deploy.command import container_argv, launches_in
+from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches, script_file_of
 from kgc_launch.deploy.docker_run import parse_docker_run
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.launch import Launch, strip_wrappers
+from kgc_launch.deploy.images import mentions_engine_text
+from kgc_launch.deploy.launch import strip_wrappers
+from kgc_launch.deploy.model_source import ModelHint, download_hint
+from kgc_launch.deploy.origin import Origin
 from kgc_launch.deploy.shell import ShellCommand, split_script
 
 SHELL_SUFFIXES = (".sh", ".bash")
@@ -30,24 +37,73 @@ def is_shell_script(name: str, text: str) -> bool:
 
 def script_findings(text: str, path: str) -> Findings:
     findings = Findings()
+    hints: list[ModelHint] = []
+    opaque: list[str] = []
     for command in split_script(text):
-        findings.launches += _command_launches(command, path)
+        download = download_hint(strip_wrappers(command.words)[0], f"line {command.line}")
+        if download is not None:
+            hints.append(download)
+            continue
+        hidden = _opaque(command)
+        if hidden is not None:
+            opaque.append(f"line {command.line}: {hidden}")
+            continue
+        read = command_launches(command, path)
+        for launch in read.launches:
+            launch.model_hints += hints
+        findings.take(read)
+    engine = mentions_engine_text(_uncommented(text))
+    if engine is None or findings.launches or findings.unevaluated or findings.notes:
+        return findings
+    if opaque:  # the engine may be what these commands start
+        findings.unevaluated += [f"{what}: not read as a launch" for what in opaque]
+    else:
+        findings.notes.append(f"it mentions {engine}, but none of its commands starts an engine")
     return findings
 
 
-def _command_launches(command: ShellCommand, path: str) -> list[Launch]:
+def _opaque(command: ShellCommand) -> str | None:
+    """What a command runs when it cannot be seen from the script: `eval`, `source`, another script, a
+    program whose name is built at run time."""
+    words = strip_wrappers(command.words)[0] or command.words
+    program = words[0] if words else ""
+    text = " ".join(command.words)[:80]
+    if program == "eval":
+        return f"`eval` runs a command built at run time ({text})"
+    if program in ("source", "."):
+        return f"`{text}` runs another file's commands"
+    if "$" in program:
+        return f"`{text}` runs a program named at run time"
+    script = script_file_of(words)
+    if script is not None:
+        return f"`{text}` runs the script {script}, which is not in this file"
+    return None
+
+
+def _uncommented(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def command_launches(command: ShellCommand, path: str) -> ReadLaunches:
+    """The launches one command of a script makes (directly, through a shell, or in a `docker run`)."""
     program = strip_wrappers(command.words)[0][:1] or command.words[:1]
-    obj = f"command `{program[0]}`"
+    origins = [Origin(command.line)] * len(command.words)
     run = parse_docker_run(command.words, command.env)
     if run is None:
-        return launches_in(
-            command.words, command.env, file=path, line=command.line, object=obj, source="shell", notes=command.notes
+        process = container_argv(None, command.words, None, entrypoint_origins=origins)
+        return read_launches(
+            process,
+            command.env,
+            file=path,
+            line=command.line,
+            object=f"command `{program[0]}`",
+            source="shell",
+            notes=command.notes,
+            quiet=True,
         )
-    argv, argv_notes = container_argv(run.image, run.entrypoint, run.args)
-    if argv is None:
-        return []
-    return launches_in(
-        argv,
+    process = container_argv(run.image, run.entrypoint, run.args, entrypoint_origins=origins, cmd_origins=origins)
+    read = read_launches(
+        process,
         run.env,
         file=path,
         line=command.line,
@@ -55,5 +111,8 @@ def _command_launches(command: ShellCommand, path: str) -> list[Launch]:
         source="shell",
         image=run.image,
         gpus=run.gpus,
-        notes=[*command.notes, *run.notes, *argv_notes],
+        notes=[*command.notes, *run.notes],
     )
+    for launch in read.launches:
+        launch.accelerator = run.accelerator
+    return read

@@ -36,6 +36,9 @@ class ShellCommand:
     env: dict[str, EnvValue] = field(default_factory=dict)
     """The environment the command would get: exported variables and its own `VAR=x` prefixes."""
     notes: list[str] = field(default_factory=list)
+    offset: int = 0
+    """Where the command's first word starts in the script text (0-based), for callers that map a script
+    held in another file (a YAML block scalar) back to that file's lines."""
 
 
 @dataclass
@@ -115,7 +118,7 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
         notes.append(f"`{argv[0]} {argv[1]}` may set variables that are not known here")
     env: dict[str, EnvValue] = {name: _env_value(shell.variables[name]) for name in sorted(shell.exported)}
     env.update({name: _env_value(value) for name, value in prefix.items()})
-    return ShellCommand(argv, raw.line, {k: v for k, v in env.items() if v is not None}, notes)
+    return ShellCommand(argv, raw.line, {k: v for k, v in env.items() if v is not None}, notes, raw.offset)
 
 
 def _env_value(value: Value | None) -> EnvValue:

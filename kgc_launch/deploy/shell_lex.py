@@ -61,6 +61,8 @@ class Word:
     line: int
     array: list[Word] | None = None
     """For `NAME=(a b c)`: the element words (the word's own parts hold `NAME=`)."""
+    offset: int = 0
+    """Where the word starts in the script text (0-based): a caller maps it to a line of its own file."""
 
     def literal(self) -> str | None:
         """The word's text when it is all unquoted literal text (reserved words, builtins), else None."""
@@ -76,6 +78,8 @@ class RawCommand:
     words: list[Word]
     line: int
     notes: list[str] = field(default_factory=list)
+    offset: int = 0
+    """Where the command's first word starts in the script text (0-based)."""
 
 
 class _Lexer:
@@ -95,7 +99,8 @@ class _Lexer:
 
     def finish_command(self) -> None:
         if self.words:
-            self.commands.append(RawCommand(self.words, self.words[0].line, self.notes))
+            first = self.words[0]
+            self.commands.append(RawCommand(self.words, first.line, self.notes, first.offset))
         self.words, self.notes = [], []
 
     # -- top level --
@@ -169,7 +174,7 @@ class _Lexer:
 
     # -- words --
     def read_word(self) -> Word:
-        word = Word([], self.line)
+        word = Word([], self.line, offset=self.index)
         buffer: list[str] = []
 
         def flush() -> None:
@@ -296,7 +301,7 @@ class _Lexer:
         while self.index < len(self.text) and self.peek() != "`":
             if self.peek() == "\\":
                 self.index += 1
-            elif self.peek() == "\n":
+            if self.peek() == "\n":  # also after a backslash: the continuation is still a line of the file
                 self.line += 1
             self.index += 1
         self.index += 1
@@ -337,6 +342,7 @@ class _Lexer:
             char = self.peek()
             if char == "\\" and self.peek(1):
                 escaped = self.peek(1)
+                self.line += escaped == "\n"
                 out.append(_ANSI_C.get(escaped, escaped))
                 self.index += 2
                 continue
@@ -353,6 +359,8 @@ class _Lexer:
         while self.index < len(self.text):
             char = self.peek()
             if char == "\\":
+                if self.peek(1) == "\n":  # a continuation inside `$( ... )` is still a line of the file
+                    self.line += 1
                 self.index += 2
                 continue
             if char == "'" and opening == "(":
