@@ -69,10 +69,19 @@ def compare(generated: dict[str, Any], data: dict[str, Any], keys: tuple[str, ..
         diffs.append(f"- {name}: in the shipped data, not in the installed vLLM")
     for name in sorted(set(now) & set(shipped)):
         for k in keys:
-            if now[name][k] != shipped[name][k]:
-                a = json.dumps(shipped[name][k], sort_keys=True)[:300]
-                b = json.dumps(now[name][k], sort_keys=True)[:300]
-                diffs.append(f"~ {name} {k}: shipped {a}, installed {b}")
+            a, b = shipped[name][k], now[name][k]
+            if a == b:
+                continue
+            if isinstance(a, list) and isinstance(b, list):
+                gone = [x for x in a if x not in b]
+                new = [x for x in b if x not in a]
+                if gone or new:
+                    diffs.append(
+                        f"~ {name} {k}: installed adds {json.dumps(new)[:300]}, drops {json.dumps(gone)[:300]}"
+                    )
+                    continue
+            sa, sb = json.dumps(a, sort_keys=True)[:300], json.dumps(b, sort_keys=True)[:300]
+            diffs.append(f"~ {name} {k}: shipped {sa}, installed {sb}")
     facts = generated["parser_facts"]
     meta = data["releases"][release]
     for k in RULE_KEYS:

@@ -209,7 +209,8 @@ def _accepts(fn: Callable[[Any], Any], value: Any) -> tuple[bool, str]:
         with time_limit(PROBE_TIMEOUT_S), quiet():
             fn(value)
     except (Exception, SystemExit) as e:  # what vLLM raises is the point of the probe
-        return False, f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}"
+        # The whole text (a pydantic ValidationError says what failed on its second line), on one line.
+        return False, f"{type(e).__name__}: {' '.join(str(e).split())[:400]}"
     return True, ""
 
 
@@ -250,7 +251,15 @@ def probe_range(fn: Callable[[Any], Any], numeric: str, others: frozenset[str] =
         return edge, accepted
 
     def relational(msg: str) -> bool:
-        return any(re.search(rf"\b{re.escape(o)}\b", msg) for o in others)
+        # Another field named (as_is or "as is", without an enable_/disable_/use_ prefix), or a condition on the
+        # rest of the config ("only ... when", "must be enabled"): not a range of this field alone.
+        low = msg.lower()
+        for o in others:
+            bare = re.sub(r"^(enable|disable|use)_", "", o)
+            for form in {o, bare, o.replace("_", " "), bare.replace("_", " ")}:
+                if len(form) > 3 and re.search(rf"\b{re.escape(form)}\b", low):
+                    return True
+        return bool(re.search(r"\bwhen\b|\benabled\b|\bdisabled\b", low))
 
     rel: list[str] = []
     if first > 0 and relational(results[first - 1][1]):

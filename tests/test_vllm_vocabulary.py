@@ -113,6 +113,14 @@ def test_unambiguous_prefix_is_accepted_and_an_ambiguous_one_is_not() -> None:
     assert "--max-num-seqs" in amb.candidates and "--max-num-batched-tokens" in amb.candidates
 
 
+def test_single_dash_tokens_follow_argparse() -> None:
+    attached = vocab.lookup("-qfp8", NEW).per_release[0]
+    assert attached.ok and attached.option == "--quantization" and attached.inline_value == "fp8"
+    assert vocab.lookup("-tp=2", NEW).per_release[0].inline_value == "2"
+    # argparse splits a single-dash token at '=' only for an exact name: "-t=2" is not "-tp 2".
+    assert vocab.lookup("-t=2", NEW).per_release[0].status == "unknown"
+
+
 def test_typo_gets_the_closest_spelling() -> None:
     r = vocab.lookup("--tensor-paralel-size", NEW)
     assert not r.ok and r.suggestion == "--tensor-parallel-size"

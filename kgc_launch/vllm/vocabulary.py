@@ -16,7 +16,6 @@ Standard library only. The JSON is read once, on first use, not at import.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -183,19 +182,28 @@ class ParserRules:
 
 
 class _Variant:
-    __slots__ = ("option", "raw", "releases", "spellings")
+    """One description of an option and the releases it holds for. The data holds each option's newest
+    description in full and, per variant, only what differs from it; the two are merged on first use."""
+
+    __slots__ = ("_raw", "delta", "entry", "option", "releases", "spellings")
 
     def __init__(self, option: str, entry: dict[str, Any], delta: dict[str, Any]) -> None:
-        # The data holds each option's newest description in full and, per variant, only what differs from it.
         self.option = option
-        raw = {**entry, **delta}
-        self.raw = raw
-        self.releases = frozenset(cast(list[str], raw["releases"]))
+        self.entry = entry
+        self.delta = delta
+        self._raw: dict[str, Any] | None = None
+        self.releases = frozenset(cast(list[str], delta["releases"]))
         self.spellings: dict[str, Form] = {option: "option"}
-        for a in raw.get("aliases") or ():
+        for a in delta.get("aliases", entry.get("aliases")) or ():
             self.spellings[a] = "alias"
-        for n in raw.get("no_forms") or ():
+        for n in delta.get("no_forms", entry.get("no_forms")) or ():
             self.spellings[n] = "no_form"
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        if self._raw is None:
+            self._raw = {**self.entry, **self.delta}
+        return self._raw
 
 
 class _Vocab:
@@ -219,15 +227,24 @@ class _Vocab:
         """(spelling -> (variant, form), sorted spellings) for one release; built on first use."""
         got = self._per_release.get(release)
         if got is None:
-            index: dict[str, tuple[_Variant, Form]] = {}
-            for vs in self.variants.values():
-                for v in vs:
-                    if release in v.releases:
+            self.build_indexes((release,))
+            got = self._per_release[release]
+        return got
+
+    def build_indexes(self, releases: Sequence[str]) -> None:
+        """The per-release indexes of `releases`, in one pass over the variants."""
+        want: dict[str, dict[str, tuple[_Variant, Form]]] = {r: {} for r in releases if r not in self._per_release}
+        if not want:
+            return
+        for vs in self.variants.values():
+            for v in vs:
+                for r in v.releases:
+                    index = want.get(r)
+                    if index is not None:
                         for s, form in v.spellings.items():
                             index[s] = (v, form)
-            got = (index, sorted(index))
-            self._per_release[release] = got
-        return got
+        for r, index in want.items():
+            self._per_release[r] = (index, sorted(index))
 
 
 @lru_cache(maxsize=1)
@@ -401,7 +418,13 @@ def suggest(spelling: str, release: str | None = None, n: int = 3) -> tuple[str,
         name = "--" + name[2:].split(".", 1)[0].replace("_", "-")
     pool = _all_spellings(rel)
     longs = [s for s in pool if s.startswith("--")] if name.startswith("--") else pool
-    return tuple(difflib.get_close_matches(name, longs, n=n, cutoff=0.6))
+    return tuple(_close(name, longs, n))
+
+
+def _close(word: str, pool: Sequence[str], n: int = 1) -> list[str]:
+    import difflib  # only when a spelling is wrong: keeps the import cheap
+
+    return difflib.get_close_matches(word, pool, n=n, cutoff=0.6)
 
 
 def _res(rel: str, spelling: str, status: Status, message: str, **kw: Any) -> Resolution:
@@ -532,7 +555,7 @@ def _resolve(spelling: str, rel: str, with_suggestion: bool = True) -> Resolutio
             )
         fields = variant.raw.get("json_fields")
         if isinstance(fields, list) and path[0] not in fields and variant.raw.get("json_extra_forbidden"):
-            close = difflib.get_close_matches(path[0], fields, n=1, cutoff=0.6)
+            close = _close(path[0], fields)
             hint = f"; did you mean {close[0]}?" if close else ""
             when = "while parsing" if variant.raw.get("json_unknown_key_at_parse") == "rejected" else "at config time"
             return _res(
@@ -599,6 +622,7 @@ def lookup(spelling: str, release: str | None = None) -> Lookup:
         one: tuple[str, ...] = (rel,)
         acc1, rej1 = (one, ()) if r.ok else ((), one)
         return Lookup(spelling, rel, _summarize(acc1, rej1), acc1, rej1, r.option, r.suggestion, (r,), r.message)
+    _vocab().build_indexes(_vocab().order)
     results = tuple(_resolve(spelling, rel, with_suggestion=False) for rel in _vocab().order)
     acc = tuple(r.release for r in results if r.ok)
     rej = tuple(r.release for r in results if not r.ok)
@@ -738,7 +762,7 @@ def _check_one(spec: OptionSpec, res: Resolution, value: str, rules: ParserRules
         unknown = sorted(k for k in converted if k not in spec.json_fields)
         if unknown:
             when = "while parsing" if spec.json_unknown_key_at_parse == "rejected" else "at config time"
-            close = [c for k in unknown for c in difflib.get_close_matches(k, spec.json_fields, n=1, cutoff=0.6)]
+            close = [c for k in unknown for c in _close(k, spec.json_fields)]
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             return f"{flag}: vLLM {rel} rejects the key(s) {', '.join(map(repr, unknown))} {when}{hint}"
     if isinstance(converted, dict):
