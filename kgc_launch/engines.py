@@ -16,11 +16,11 @@ import re
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from kgc_launch.errors import EngineNotFound, UsageError
+from kgc_launch.plan import EngineCommand
 
 if TYPE_CHECKING:
     from kgc_launch.plan import EngineAdapter
@@ -41,25 +41,6 @@ ADAPTERS = {"vllm": "kgc_launch.vllm.adapter", "ferrum": "kgc_launch.ferrum.adap
 
 def engine_adapter(engine: str) -> EngineAdapter:
     return cast("EngineAdapter", importlib.import_module(ADAPTERS[engine]))
-
-
-if TYPE_CHECKING:  # mypy checks that each adapter module has the interface; nothing is imported at run time
-    import kgc_launch.ferrum.adapter as _ferrum_adapter
-    import kgc_launch.vllm.adapter as _vllm_adapter
-
-    _CHECKED: tuple[EngineAdapter, ...] = (_vllm_adapter, _ferrum_adapter)
-
-
-@dataclass(frozen=True)
-class EngineCommand:
-    engine: str
-    """`vllm` or `ferrum`."""
-    argv: list[str]
-    """The whole engine command line, as given."""
-    prefix: list[str]
-    """The part before the engine's own arguments (`vllm serve`, `python -m ...api_server`, `ferrum serve`)."""
-    serve_args: list[str]
-    """The engine's own arguments, after `serve` (or after the module)."""
 
 
 def recognise(argv: Sequence[str], forced: str | None = None) -> EngineCommand | None:

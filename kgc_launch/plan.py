@@ -13,13 +13,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kgc_launch.findings import Finding, refusals
 
 if TYPE_CHECKING:
-    from kgc_launch.engines import EngineCommand
     from kgc_launch.hardware.inventory import Inventory
     from kgc_launch.knowngood.check import CheckReport
     from kgc_launch.launch_options import LaunchOptions
     from kgc_launch.model.facts import ModelFacts
     from kgc_launch.records import AutoConfigDecision
     from kgc_launch.serve_args import ServeArgs
+
+
+@dataclass(frozen=True)
+class EngineCommand:
+    engine: str
+    """`vllm` or `ferrum`."""
+    argv: list[str]
+    """The whole engine command line, as given."""
+    prefix: list[str]
+    """The part before the engine's own arguments (`vllm serve`, `python -m ...api_server`, `ferrum serve`)."""
+    serve_args: list[str]
+    """The engine's own arguments, after `serve` (or after the module)."""
 
 
 ModelLookup = Callable[[str, "str | None", "str | None"], "ModelFacts"]

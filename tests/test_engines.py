@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from kgc_launch.engines import EngineCommand, detect_engine, engine_version, find_executable
+from kgc_launch.engines import detect_engine, engine_version, find_executable
 from kgc_launch.errors import EngineNotFound, UsageError
+from kgc_launch.plan import EngineCommand
 
 
 @pytest.mark.parametrize(

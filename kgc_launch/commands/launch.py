@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kgc_launch.engines import ADAPTERS, EngineCommand, detect_engine, engine_adapter, find_executable, recognise
+from kgc_launch.engines import ADAPTERS, detect_engine, engine_adapter, find_executable, recognise
 from kgc_launch.errors import EXIT_REFUSED, EngineNotFound, UsageError
 from kgc_launch.findings import format_refusal
 from kgc_launch.launch import exec_plan, plan_launch
 from kgc_launch.launch_options import LaunchOptions, misplaced_options, parse_launch_argv
-from kgc_launch.plan import LaunchPlan
+from kgc_launch.plan import EngineCommand, LaunchPlan
 
 # ferrum's options before its subcommand (`ferrum -v serve`), as `kgc_launch.engines` reads them.
 _FERRUM_GLOBAL = ("-v", "--verbose")

@@ -13,20 +13,6 @@ if TYPE_CHECKING:  # kserve builds on these records; the annotations only name i
     from kgc_launch.deploy.kserve import ModelReference, RuntimeTemplate
 
 
-@dataclass(frozen=True)
-class Note:
-    """Something in a file that mentions an engine but is not a readable launch (said, not guessed)."""
-
-    file: str
-    line: int | None
-    text: str
-    unevaluated: bool = False
-    """True when it could not be read at all (the file is then 'not evaluated' unless it has launches)."""
-
-    def __str__(self) -> str:
-        return f"{self.file}{'' if self.line is None else f':{self.line}'}: {self.text}"
-
-
 @dataclass
 class Findings:
     launches: list[Launch] = field(default_factory=list)

@@ -25,7 +25,6 @@ from kgc_launch.deploy.images import image_entrypoint, image_repository, is_engi
 from kgc_launch.launch_options import FLAG_OPTIONS, VALUE_OPTIONS
 
 if TYPE_CHECKING:
-    from kgc_launch.deploy.model_source import ModelHint
     from kgc_launch.serve_args import ServeArgs
 
 __all__ = ["image_entrypoint", "image_repository"]
@@ -45,6 +44,32 @@ class Unknown:
 
 
 EnvValue = str | Unknown
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something in a file that mentions an engine but is not a readable launch (said, not guessed)."""
+
+    file: str
+    line: int | None
+    text: str
+    unevaluated: bool = False
+    """True when it could not be read at all (the file is then 'not evaluated' unless it has launches)."""
+
+    def __str__(self) -> str:
+        return f"{self.file}{'' if self.line is None else f':{self.line}'}: {self.text}"
+
+
+@dataclass(frozen=True)
+class ModelHint:
+    """Something in the file that names a model: for `path` (a directory it fills), or the launch itself."""
+
+    model: str
+    path: str | None
+    source: str
+    """Where it is said, for the report: `init container download (line 12)`, `annotation kgc-launch.io/model`."""
+    kind: str = "download"
+    """`download`, `annotation` or `operator` (the choice's order)."""
 
 
 @dataclass

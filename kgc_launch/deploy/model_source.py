@@ -20,10 +20,8 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from kgc_launch.deploy.launch import Launch
+from kgc_launch.deploy.launch import Launch, ModelHint
 
 ANNOTATION = "kgc-launch.io/model"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -31,18 +29,6 @@ _DOWNLOADERS = {"huggingface-cli": ["download"], "hf": ["download"]}
 _DOWNLOAD_VALUE_OPTIONS = frozenset(
     ["--repo-type", "--revision", "--include", "--exclude", "--cache-dir", "--token", "--max-workers", "--local-dir"]
 )
-
-
-@dataclass(frozen=True)
-class ModelHint:
-    """Something in the file that names a model: for `path` (a directory it fills), or the launch itself."""
-
-    model: str
-    path: str | None
-    source: str
-    """Where it is said, for the report: `init container download (line 12)`, `annotation kgc-launch.io/model`."""
-    kind: str = "download"
-    """`download`, `annotation` or `operator` (the choice's order)."""
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from kgc_launch.deploy.launch import Launch
 from kgc_launch.deploy.report import Refusal
-from kgc_launch.engines import EngineCommand, engine_adapter
+from kgc_launch.engines import engine_adapter
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
-from kgc_launch.plan import ModelLookup, PlanContext
+from kgc_launch.plan import EngineCommand, ModelLookup, PlanContext
 
 # A warning about the live node (its free memory), which no deploy file can settle: on every launch of a
 # fleet it would only be noise.

@@ -41,11 +41,11 @@ from kgc_launch.deploy.chart_values import chart_values_findings
 from kgc_launch.deploy.compose import compose_findings
 from kgc_launch.deploy.dockerfile import dockerfile_findings
 from kgc_launch.deploy.fastyaml import read_documents
-from kgc_launch.deploy.findings import Findings, Note
+from kgc_launch.deploy.findings import Findings
 from kgc_launch.deploy.helm_values import helm_values_findings
 from kgc_launch.deploy.images import mentions_engine_text
 from kgc_launch.deploy.kubernetes import PLAIN_KINDS, is_kubernetes, kubernetes_findings
-from kgc_launch.deploy.launch import Launch
+from kgc_launch.deploy.launch import Launch, Note
 from kgc_launch.deploy.origin import SourceText
 from kgc_launch.deploy.script import is_shell_script, script_findings
 from kgc_launch.deploy.skypilot import skypilot_findings

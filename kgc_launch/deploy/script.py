@@ -15,8 +15,8 @@ from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launche
 from kgc_launch.deploy.docker_run import parse_docker_run
 from kgc_launch.deploy.findings import Findings
 from kgc_launch.deploy.images import mentions_engine_text
-from kgc_launch.deploy.launch import strip_wrappers
-from kgc_launch.deploy.model_source import ModelHint, download_hint
+from kgc_launch.deploy.launch import ModelHint, strip_wrappers
+from kgc_launch.deploy.model_source import download_hint
 from kgc_launch.deploy.origin import Origin
 from kgc_launch.deploy.shell import ShellCommand, split_script
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgc_launch.artifacts import effective_config_document
 from kgc_launch.errors import UsageError
@@ -22,7 +22,7 @@ from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts
-from kgc_launch.plan import EnginePlan, PlanContext
+from kgc_launch.plan import EngineAdapter, EnginePlan, PlanContext
 from kgc_launch.records import (
     M3_QWEN3_30B_A3B_INT4_PRESET,
     CompiledKernelFeatures,
@@ -265,3 +265,9 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
+
+
+if TYPE_CHECKING:  # mypy checks that this module has the engine adapter interface (kgc_launch.plan)
+    import kgc_launch.ferrum.adapter as _this
+
+    _ADAPTER: EngineAdapter = _this

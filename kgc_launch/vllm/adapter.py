@@ -20,7 +20,7 @@ from kgc_launch.findings import Finding
 from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
-from kgc_launch.plan import EnginePlan, PlanContext
+from kgc_launch.plan import EngineAdapter, EnginePlan, PlanContext
 from kgc_launch.records import HardwareCapabilities, WorkloadProfile, to_plain
 from kgc_launch.runtime import RuntimeConfigEntry, RuntimeConfigSource, infer_effects
 from kgc_launch.serve_args import ServeArgs, render_serve_args
@@ -208,3 +208,9 @@ def unknown_facts() -> ModelFacts:
     from kgc_launch.records import ModelCapabilities
 
     return ModelFacts(source="unknown", source_detail="", capabilities=ModelCapabilities.unknown())
+
+
+if TYPE_CHECKING:  # mypy checks that this module has the engine adapter interface (kgc_launch.plan)
+    import kgc_launch.vllm.adapter as _this
+
+    _ADAPTER: EngineAdapter = _this
