@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,17 @@ GPU_NAME_LABEL = "kgc-launch/gpu-name"
 """Node label with the GPU's name as NVML reports it (`NVIDIA H100 80GB HBM3`)."""
 ACCELERATOR_LABEL = "ray.io/accelerator-type"
 HEAD_RESOURCE = "node:__internal_head__"
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What a launch found about the Ray cluster when its inventory is not a cluster (`Inventory.nodes` empty)."""
+
+    kind: str
+    """`absent`: no cluster is configured, and vLLM's ray.init() would start a one-node instance; `unread`: one
+    is configured but could not be read; `named`: --hardware (or a deploy check) names the GPUs instead."""
+    why: str
+
 
 ACCELERATOR_PRESETS = {
     "T4": "T4",

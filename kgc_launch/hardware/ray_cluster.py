@@ -85,10 +85,11 @@ def probe_ray_cluster(
 def _read_cluster(address: str, result: dict[str, Any]) -> None:
     """Connect as a driver, copy the node table and the free resources, disconnect. Runs in its own thread."""
     try:
-        import ray
+        import ray as ray_module
     except ImportError as error:  # installed but broken (a missing shared library)
         result["error"] = f"import ray failed: {error}"
         return
+    ray: Any = ray_module  # Ray's API is partly untyped
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # Ray's own notes (e.g. that no SIGTERM handler is set off the main thread) are not the launch's output.
     logging.getLogger("ray").setLevel(logging.ERROR)
@@ -96,7 +97,7 @@ def _read_cluster(address: str, result: dict[str, Any]) -> None:
         ray.init(
             address=address,
             namespace="kgc-launch-probe",
-            logging_level="ERROR",
+            logging_level=logging.ERROR,
             log_to_driver=False,
             include_dashboard=False,
             configure_logging=False,
@@ -113,13 +114,12 @@ def _read_cluster(address: str, result: dict[str, Any]) -> None:
 
 def _available_per_node() -> dict[str, dict[str, float]]:
     """Free resources per node id, read as vLLM reads them (vllm/v1/executor/ray_utils.py)."""
-    try:
-        from ray._private.state import available_resources_per_node
-    except ImportError:  # Ray 2.9 has it only on the global state object
-        from ray._private.state import state
+    import ray._private.state as ray_state
 
-        available_resources_per_node = state._available_resources_per_node
-    return {str(node): dict(resources) for node, resources in available_resources_per_node().items()}
+    module: Any = ray_state
+    # Ray 2.9 has it only on the global state object.
+    read = getattr(module, "available_resources_per_node", None) or module.state._available_resources_per_node
+    return {str(node): dict(resources) for node, resources in read().items()}
 
 
 def _driver_node_id(ray: Any) -> str | None:
