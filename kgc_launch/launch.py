@@ -73,7 +73,9 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
     def lookup(model: str, revision: str | None) -> ModelFacts:
         return read_model(model, revision=revision, environ=environ)
 
-    context = PlanContext(options, command, inventory, version, version_source, environ, cwd, clock.lap, lookup)
+    context = PlanContext(
+        options, command, inventory, version, version_source, environ, cwd, clock.lap, lookup, probe_cluster=True
+    )
     registry_path = locate_registry(options.registry, environ, cwd)
     decision = decide_launch(context, load_registry(registry_path, environ=environ))
     clock.lap("registry")
@@ -81,6 +83,7 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
     from kgc_launch.launch_artifacts import choose_artifacts_dir, write_launch_artifacts
 
     engine_plan = decision.engine
+    inventory = engine_plan.details.get("inventory", inventory)  # a Ray launch: the cluster it joins
     artifacts_dir = choose_artifacts_dir(options.artifacts_dir, cwd, decision.facts, engine_plan)
     engine_plan.argv = engine_adapter(command.engine).finish_argv(engine_plan.argv, artifacts_dir)
     plan = LaunchPlan(

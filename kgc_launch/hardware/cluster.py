@@ -247,3 +247,37 @@ def is_cluster(inventory: Inventory) -> bool:
 
 def driver_node(inventory: Inventory) -> ClusterNode | None:
     return next((node for node in inventory.nodes if node.driver), None)
+
+
+def probed_cluster(environ: Mapping[str, str], address: str | None, local: Inventory) -> Inventory:
+    """`probe --ray`: the cluster, or an InputError saying why it cannot be read."""
+    from kgc_launch.errors import InputError
+    from kgc_launch.hardware.ray_cluster import probe_ray_cluster
+
+    probe = probe_ray_cluster(environ, address=address, local=local if local.source == "nvml" else None)
+    if probe.inventory is not None:
+        return probe.inventory
+    if probe.not_evaluated:
+        raise InputError(probe.not_evaluated, hint="start the cluster (ray start --head), or pass --ray HOST:PORT")
+    raise InputError(f"no Ray cluster: {probe.address_source}", hint="pass --ray HOST:PORT or set RAY_ADDRESS")
+
+
+def node_table(inventory: Inventory) -> list[str]:
+    """The nodes of a cluster inventory as `probe` shows them."""
+    rows = [("node", "address", "state", "GPUs", "free", "type", "GPU facts from")]
+    for node in inventory.nodes:
+        role = " (head)" if node.head else ""
+        role += " (this node)" if node.driver else ""
+        rows.append(
+            (
+                node.node_id[:12] + role,
+                node.address or "-",
+                "alive" if node.alive else "DEAD" + (f": {node.death_reason}" if node.death_reason else ""),
+                str(node.gpus),
+                "?" if node.gpus_free is None else str(node.gpus_free),
+                node.accelerator_type or "-",
+                node.gpu_source or "-",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  " + "  ".join(map(str.ljust, row, widths)).rstrip() for row in rows]

@@ -273,7 +273,9 @@ def _check_cluster(ctx: ResolveContext, tp: int, pp: int, dp: int, bundles: int)
 
 def _too_few(ctx: ResolveContext, bundles: int, have: int, where: str) -> None:
     tp, pp, dp = sizes(ctx.args)
-    fields = {"tp": tp, "pp": pp, "dp": dp, "world": bundles, "have": have, "where": where}
+    shown = f"--tensor-parallel-size {tp} x --pipeline-parallel-size {pp}"
+    shown += f" x --data-parallel-size {dp}" if dp > 1 else ""
+    fields = {"sizes": shown, "tp": tp, "pp": pp, "dp": dp, "world": bundles, "have": have, "where": where}
     fields["suggested"] = _shrink(ctx, tp, pp, have)
     ctx.check("ray-cluster-too-few-gpus", lambda _variant: fields)
 
@@ -311,8 +313,12 @@ def _check_mixed(ctx: ResolveContext, devices: list[Device]) -> None:
     if len(names) < 2:
         return
     sized = [device for device in devices if device.memory_total_bytes]
-    smallest = min(sized, key=lambda d: d.memory_total_bytes or 0) if sized else None
-    plan = f"{smallest.name}, {(smallest.memory_total_bytes or 0) / GIB:.1f} GiB" if smallest else "unknown"
+    unsized = sorted({device.name for device in devices if not device.memory_total_bytes})
+    if unsized:
+        plan = f"unknown: the memory of {', '.join(unsized)} is unknown, so no memory plan is made"
+    else:
+        smallest = min(sized, key=lambda d: d.memory_total_bytes or 0)
+        plan = f"{smallest.name}, {(smallest.memory_total_bytes or 0) / GIB:.1f} GiB"
     ctx.check("ray-mixed-gpu-types", lambda _variant: {"models": ", ".join(names), "smallest": plan})
 
 
