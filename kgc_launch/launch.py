@@ -83,7 +83,7 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
     from kgc_launch.launch_artifacts import choose_artifacts_dir, write_launch_artifacts
 
     engine_plan = decision.engine
-    inventory = engine_plan.details.get("inventory", inventory)  # a Ray launch: the cluster it joins
+    inventory = engine_plan.details.pop("inventory", inventory)  # a Ray launch: the cluster it joins
     artifacts_dir = choose_artifacts_dir(options.artifacts_dir, cwd, decision.facts, engine_plan)
     engine_plan.argv = engine_adapter(command.engine).finish_argv(engine_plan.argv, artifacts_dir)
     plan = LaunchPlan(

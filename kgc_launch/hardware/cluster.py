@@ -3,8 +3,9 @@
 `ray_cluster.py` reads the table from a live Ray cluster (the only module that imports ray); this module
 makes the inventory from it, so that a saved probe, a test and a live launch share one conversion. Where
 Ray does not say what a GPU is, the node's own probe does (the driver's node: this machine's NVML), else a
-label the node was started with (`--labels kgc-launch/gpu-memory-mib=81559`), else the preset that Ray's
-accelerator type names unambiguously; otherwise the memory is unknown, never guessed.
+label the node was started with (`--labels kgc-launch/gpu-preset=A100-40GB`, or
+`kgc-launch/gpu-memory-mib=81559`), else the preset that Ray's accelerator type names unambiguously;
+otherwise the memory is unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from kgc_launch.units import MIB
 
 GPU_MEMORY_LABEL = "kgc-launch/gpu-memory-mib"
 """Node label with the memory of one of the node's GPUs in MiB (NVML's total), for nodes Ray cannot say."""
-GPU_NAME_LABEL = "kgc-launch/gpu-name"
-"""Node label with the GPU's name as NVML reports it (`NVIDIA H100 80GB HBM3`)."""
+GPU_PRESET_LABEL = "kgc-launch/gpu-preset"
+"""Node label naming the hardware preset of the node's GPUs (`A100-40GB`): name, compute capability, SMs,
+memory. Ray label values allow no spaces, so a preset name stands for NVML's name."""
 ACCELERATOR_LABEL = "ray.io/accelerator-type"
 HEAD_RESOURCE = "node:__internal_head__"
 
@@ -180,16 +182,19 @@ def _described(node: ClusterNode) -> tuple[str, int | None, dict[str, Any] | Non
 
     catalog = load_catalog()
     accelerator = node.accelerator_type
-    preset_name = ACCELERATOR_PRESETS.get((accelerator or "").upper())
-    preset = catalog.get(preset_name.upper()) if preset_name else None
-    name = node.labels.get(GPU_NAME_LABEL) or (preset["device_name"] if preset else None)
-    name = name or (f"GPU ({accelerator})" if accelerator else "GPU (type unknown to Ray)")
+    labelled = node.labels.get(GPU_PRESET_LABEL, "")
+    preset = catalog.get(labelled.upper()) if labelled else None
+    origin = f"label {GPU_PRESET_LABEL}={labelled}"
+    if preset is None:
+        preset_name = ACCELERATOR_PRESETS.get((accelerator or "").upper())
+        preset = catalog.get(preset_name.upper()) if preset_name else None
+        origin = f"accelerator_type:{accelerator}"
+    name = preset["device_name"] if preset else (f"GPU ({accelerator})" if accelerator else "GPU (type unknown)")
     label = node.labels.get(GPU_MEMORY_LABEL, "")
     if re.fullmatch(r"[1-9][0-9]*", label):
         return name, int(label) * MIB, preset, f"label {GPU_MEMORY_LABEL}={label}"
     if preset is not None:
-        source = f"preset {preset['name']} (accelerator_type:{accelerator})"
-        return name, int(preset["memory_mib"]) * MIB, preset, source
+        return name, int(preset["memory_mib"]) * MIB, preset, f"preset {preset['name']} ({origin})"
     why = f"accelerator_type {accelerator} names no single memory size" if accelerator else "no accelerator_type"
     return name, None, None, f"unknown ({why})"
 
