@@ -231,7 +231,7 @@ def _terms(facts: ModelFacts, profile: VllmMemoryProfile, inputs: _Inputs, stage
     if stage is None:
         weights, weights_note = cdiv(loaded_weight_bytes(facts), tp * pp), _weights_note(facts, tp * pp)
     else:
-        weights, weights_note = stage.weights, f"{_weights_note(facts, tp)} for stage {stage.index}: {stage.note}"
+        weights, weights_note = stage.weights, f"stage {stage.index}: {stage.note} of {_weights_note(facts, tp)}"
     forward = forward_activation_bytes(facts, tp, batched)
     # The sampler's warm-up runs on the last pipeline stage only (gpu_model_runner.py profile_run).
     sampler = sampler_bytes(facts, profile, seqs, batched) if stage is None or stage.last else 0
