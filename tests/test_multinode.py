@@ -278,3 +278,32 @@ def test_an_uneven_partition_moves_the_binding_stage() -> None:
         gpu_memory_utilization=0.9, max_num_seqs=256, max_num_batched_tokens=2048, pp_layer_partition="24,8",
     )  # fmt: skip
     assert [stage.layers for stage in plan.stages] == [24, 8] and plan.pipeline_stage == 0
+
+
+def test_a_ray_start_under_the_entrypoint_passes_through(capsys: pytest.CaptureFixture[str], monkeypatch: Any) -> None:
+    from kgc_launch import cli
+
+    monkeypatch.setenv("LWS_GROUP_SIZE", "2")
+    monkeypatch.setenv("LWS_WORKER_INDEX", "1")
+    assert cli.main(["--dry-run", "ray", "start", "--address=lead:6379", "--block"]) == 0
+    assert capsys.readouterr().out == (
+        "kgc-launch: ray start --address=lead:6379 --block: LWS worker 1 of 2, not an engine launch; "
+        "passed through unchanged (dry run: not started)\n"
+    )
+
+
+def test_a_ray_start_is_execed_unchanged(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ray").write_text('#!/bin/sh\necho "stand-in ray: $*"\n')
+    (bin_dir / "ray").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "kgc_launch", "ray", "start", "--block"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout == "stand-in ray: start --block\n"
+    assert "a Ray node, not an engine launch" in done.stderr

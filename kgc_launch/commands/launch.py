@@ -21,6 +21,10 @@ def run_launch(argv: list[str]) -> int:
     if parsed is None:
         return 0
     options, engine_argv = parsed
+    from kgc_launch.hardware.lws import is_ray_node_command, run_ray_node
+
+    if is_ray_node_command(engine_argv):  # an LWS worker's `ray start` under the same ENTRYPOINT
+        return run_ray_node(engine_argv, os.environ, dry_run=options.dry_run, quiet=options.quiet)
     plan = plan_launch(options, engine_argv, os.environ, Path.cwd())
     exit_code = EXIT_REFUSED if plan.refused else 0
     if options.dry_run:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kgc_launch.hardware.inventory import ClusterNode, Inventory
 
@@ -98,6 +99,37 @@ def group_inventory(local: Inventory, group: LwsGroup) -> Inventory:
             "nodes": nodes,
         }
     )
+
+
+def is_ray_node_command(argv: list[str]) -> bool:
+    """`ray start ...`: a pod joining (or starting) a Ray cluster, e.g. an LWS worker whose image has
+    kgc-launch as its ENTRYPOINT. It is not an engine launch and is not checked."""
+    return len(argv) >= 2 and Path(argv[0]).name == "ray" and argv[1] == "start"
+
+
+def run_ray_node(argv: list[str], environ: Mapping[str, str], *, dry_run: bool, quiet: bool) -> int:
+    """Exec `ray start ...` unchanged (no checks, no artifacts); a dry run says it would."""
+    import os
+    import shutil
+    import sys
+
+    from kgc_launch.errors import EngineNotFound
+
+    group = lws_group(environ)
+    role = f"LWS worker {group.index} of {group.size}" if group is not None and group.index else "a Ray node"
+    note = f"kgc-launch: {' '.join(argv)}: {role}, not an engine launch; passed through unchanged"
+    if dry_run:
+        print(f"{note} (dry run: not started)")
+        return 0
+    if not quiet:
+        print(note, file=sys.stderr)
+    executable = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=environ.get("PATH"))
+    if executable is None:
+        raise EngineNotFound(f"executable not found: {argv[0]} on PATH", hint="install ray in the image")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(executable, argv, dict(environ))
+    return 0  # not reached
 
 
 def _whole(text: str | None) -> int | None:
