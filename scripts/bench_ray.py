@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def main() -> int:
             probe_ms.append(timings.get("cluster", 0.0))
     finally:
         left = cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
     rows = {
         "cluster start-up s (head, workers in parallel, total)": cluster.startup_s,
         "launch with the probe, median ms": round(statistics.median(a for a, _ in pairs), 1),
