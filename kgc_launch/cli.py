@@ -78,6 +78,11 @@ def _top_level_help() -> str:
     return "\n".join(lines)
 
 
+_RUN_AS_IS = ("ray",)
+"""Programs the launch grammar runs unchanged: an LeaderWorkerSet worker's `ray start` under the same
+ENTRYPOINT as its leader's launch (kgc_launch.hardware.lws)."""
+
+
 def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_top_level_help())
@@ -113,7 +118,7 @@ def _refuse_a_misspelt_subcommand(name: str) -> None:
     """`kgc-launch prob`: neither a subcommand nor an engine, but close to a subcommand (or to an engine's name)."""
     from kgc_launch.engines import ADAPTERS
 
-    if name.startswith("-") or "/" in name or name in ADAPTERS or name.startswith("python"):
+    if name.startswith("-") or "/" in name or name in ADAPTERS or name in _RUN_AS_IS or name.startswith("python"):
         return  # an option, a path to an executable, or an engine: the launch grammar decides
     close = difflib.get_close_matches(name, [*COMMANDS, *ADAPTERS], n=1, cutoff=0.6)
     if not close:

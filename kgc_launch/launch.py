@@ -77,7 +77,9 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
         # (within KGC_HUB_TIMEOUT; HF_HUB_OFFLINE=1 or KGC_NO_HUB=1: not asked).
         return read_model(model, revision=revision, environ=environ, hub=True, hf_config_path=hf_config_path)
 
-    context = PlanContext(options, command, inventory, version, version_source, environ, cwd, clock.lap, lookup)
+    context = PlanContext(
+        options, command, inventory, version, version_source, environ, cwd, clock.lap, lookup, probe_cluster=True
+    )
     registry_path = locate_registry(options.registry, environ, cwd)
     registry = open_layered(registry_path, no_recipes=options.no_recipes, environ=environ)
     decision = decide_launch(context, registry)
@@ -86,6 +88,7 @@ def plan_launch(options: LaunchOptions, engine_argv: list[str], environ: Mapping
     from kgc_launch.launch_artifacts import choose_artifacts_dir, write_launch_artifacts
 
     engine_plan = decision.engine
+    inventory = engine_plan.details.pop("inventory", inventory)  # a Ray launch: the cluster it joins
     artifacts_dir = choose_artifacts_dir(options.artifacts_dir, cwd, decision.facts, engine_plan)
     engine_plan.argv = engine_adapter(command.engine).finish_argv(engine_plan.argv, artifacts_dir)
     plan = LaunchPlan(

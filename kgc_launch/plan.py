@@ -77,6 +77,9 @@ class PlanContext:
     local_files: bool = True
     """Whether files the engine would read from its working directory (`--config`, `./ferrum.toml`) are read:
     a launch reads them; a deploy check cannot (they live in the container)."""
+    probe_cluster: bool = False
+    """Whether a Ray launch may read the live Ray cluster (a launch without --hardware); a deploy check or a
+    launch on named hardware plans for the GPUs given."""
     placeholders: bool = False
     """Whether option values may hold placeholders (`$(VAR)` in a manifest): such options are left out of
     what the resolver sees and listed in `EnginePlan.unknown_options`."""

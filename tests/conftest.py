@@ -26,6 +26,9 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    # No test joins the developer's Ray cluster: no RAY_ADDRESS, and no local head where Ray looks for one.
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(home / "ray-tmp"))
     for name in list(__import__("os").environ):
         if name.startswith(("FERRUM_", "KGC_", "VLLM_", "HF_")) or name in (
             "CUDA_VISIBLE_DEVICES",

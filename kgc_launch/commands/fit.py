@@ -145,9 +145,11 @@ def _plan(facts: ModelFacts, inventory: Inventory, devices: list[Device], args: 
             tokens += [flag, str(value)]
     if args.enforce_eager:
         tokens.append("--enforce-eager")
+    if inventory.nodes:  # a cluster saved by 'probe --ray': planned as a Ray launch places it
+        tokens += ["--distributed-executor-backend", "ray"]
     resolution = resolve_vllm(
         parse_serve_args(tokens),
-        replace(inventory, visible=devices),
+        inventory if inventory.nodes else replace(inventory, visible=devices),
         facts,
         environ={},
         engine_version=args.vllm_version,

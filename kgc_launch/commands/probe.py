@@ -43,10 +43,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME|NxNAME|FILE",
         help="show a preset (e.g. 8xH100-SXM) or a saved/HardwareCapabilities file instead of probing",
     )
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="probe the Ray cluster a launch would join (ADDRESS, else RAY_ADDRESS or this machine's head); "
+        "needs kgc-launch[ray]",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     inventory = select_hardware(args.hardware, os.environ)
+    if args.ray is not None:
+        from kgc_launch.hardware.ray_cluster import probed_cluster
+
+        inventory = probed_cluster(os.environ, args.ray or None, inventory)
     capabilities = ferrum_hardware_capabilities(inventory, CompiledKernelFeatures.default())
     if args.save:
         save_inventory(inventory, args.save)
@@ -84,6 +96,10 @@ def save_inventory(inventory: Inventory, path: str) -> None:
 
 def render(inventory: Inventory, capabilities: HardwareCapabilities) -> str:
     lines = [_headline(inventory)]
+    if inventory.nodes:
+        from kgc_launch.hardware.cluster import node_table
+
+        lines += ["", *node_table(inventory)]
     if inventory.devices:
         lines += ["", *_device_table(inventory.devices)]
         lines += ["", *_visible_lines(inventory)]
@@ -117,6 +133,8 @@ def _headline(inventory: Inventory) -> str:
         if inventory.nvml_init_ms is not None:
             facts.append(f"NVML started in {inventory.nvml_init_ms:.1f} ms")
         return f"{counted}, read by NVML ({'; '.join(facts)}): {inventory.source_detail}"
+    if inventory.nodes:
+        return f"{counted} on {sum(node.alive for node in inventory.nodes)} alive node(s): {inventory.source_detail}"
     return f"{counted}, from {inventory.source} {inventory.source_detail} (not probed)"
 
 

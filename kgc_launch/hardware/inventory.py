@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from kgc_launch.records import HardwareCapabilities
 
 SmCountSource = Literal["cuda_driver", "mig_attributes", "table", "preset", "file", "unknown"]
-InventorySource = Literal["nvml", "preset", "file", "none"]
+InventorySource = Literal["nvml", "preset", "file", "ray", "lws", "none"]
 
 
 class _Model:
@@ -64,6 +64,33 @@ class Device(_Model):
     """Why NVML gave no usable handle for the device (e.g. `NoPermission`); such a device is never visible."""
     unknown_fields: dict[str, str] = field(default_factory=dict)
     """Field name -> why it is unknown (e.g. `NotSupported`)."""
+    node_id: str | None = None
+    """A cluster inventory only (`Inventory.nodes`): the node the device lives on."""
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class ClusterNode(_Model):
+    """One node of a multi-node cluster (a Ray cluster, or an LWS group): what a placement needs to know."""
+
+    node_id: str
+    address: str | None = None
+    """The node's IP as the cluster knows it (Ray's `NodeManagerAddress`)."""
+    alive: bool = True
+    death_reason: str | None = None
+    head: bool = False
+    driver: bool = False
+    """The node the launch runs on: vLLM's driver, which must hold the first GPU of the placement."""
+    gpus: int = 0
+    """GPUs the cluster schedules on this node (Ray's `GPU` resource)."""
+    gpus_free: int | None = None
+    """GPUs not reserved by other work when probed; None when unknown."""
+    accelerator_type: str | None = None
+    """Ray's `accelerator_type:*` resource or the `ray.io/accelerator-type` label (`H100`, `A100-80G`)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    gpu_source: str = ""
+    """Where the node's GPU names and memory came from (this node's NVML probe, a label, a preset)."""
+    vllm_ip: str | None = None
+    """The driver node only: the IP vLLM's `get_ip()` picks there (`VLLM_HOST_IP`, else the default route)."""
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -86,3 +113,7 @@ class Inventory(_Model):
     warnings: list[str] = field(default_factory=list)
     hardware_capabilities: HardwareCapabilities | None = None
     """Set only when the hardware came from a plain `HardwareCapabilities` file: ferrum uses it as is."""
+    nodes: list[ClusterNode] = field(default_factory=list)
+    """A cluster inventory (`source: ray`, `lws`, or a file saved from one): every node, dead ones too. Then
+    `devices` are the GPUs of the alive nodes and `visible` those in the order vLLM ranks them (the
+    driver's node first)."""

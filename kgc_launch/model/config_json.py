@@ -187,8 +187,17 @@ def facts_from_config(
         model_type=str(read.text.get("model_type") or architecture),
         linear_attention_layers=layer_kinds.linear,
         linear_attention=linear,
+        tie_word_embeddings=_tied(read),
         provenance=read.provenance,
     )
+
+
+def _tied(read: _Reader) -> bool | None:
+    found = read.raw("tie_word_embeddings")
+    if found is None or not isinstance(found[0], bool):
+        return None
+    read.provenance["tie_word_embeddings"] = found[1]
+    return found[0]
 
 
 def _mapping(found: tuple[Any, str] | None) -> Mapping[str, Any] | None:

@@ -79,6 +79,8 @@ class ModelFacts(_Model):
     linear_attention_layers: int | None = None
     """Hybrid models: layers with a fixed per-sequence state instead of a KV cache."""
     linear_attention: LinearAttentionFacts | None = None
+    tie_word_embeddings: bool | None = None
+    """Whether the lm_head shares the embedding's weights (config.json); None when the config does not say."""
     provenance: dict[str, str] = field(default_factory=dict)
     """Fact name -> where it came from (`config.json: head_dim`, `hidden_size / num_attention_heads`, ...)."""
 
@@ -89,6 +91,20 @@ class MemoryTerm(_Model):
     bytes: int
     note: str = ""
     """What the term models and the vLLM code or measurement it comes from."""
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class PipelineStage:
+    """One pipeline stage of a PP memory plan (per GPU of the stage)."""
+
+    index: int
+    first_layer: int
+    layers: int
+    weights_bytes: int
+    activation_bytes: int
+    kv_cache_bytes: int
+    num_gpu_blocks: int
+    fits: bool
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -126,3 +142,7 @@ class MemoryPlan(_Model):
     per_sequence_state_bytes: int = 0
     """Hybrid models: the fixed per-sequence state of the linear-attention layers, per GPU."""
     notes: list[str] = field(default_factory=list)
+    stages: list[PipelineStage] = field(default_factory=list)
+    """With pipeline parallelism: every stage's plan; the plan itself is the binding stage's."""
+    pipeline_stage: int | None = None
+    """The binding stage (the one with the fewest KV blocks, or the first that does not fit)."""

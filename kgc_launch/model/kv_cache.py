@@ -110,14 +110,23 @@ def kv_layout(
     pipeline_parallel_size: int = 1,
     kv_cache_dtype: str = "auto",
     block_size: int = BLOCK_SIZE,
+    stage_layers: int | None = None,
 ) -> KvLayout:
-    """The per-GPU KV layout; with pipeline parallelism, of the stage holding the most layers."""
+    """The per-GPU KV layout; with pipeline parallelism, of the stage of `stage_layers` decoder layers (each
+    kind of layer in proportion; exact for uniform models), or without it of the stage holding the most."""
     if facts.num_hidden_layers is None:
         raise _missing("num_hidden_layers", facts)
     kv_layers = facts.kv_cache_layers if facts.kv_cache_layers is not None else facts.num_hidden_layers
     sliding = facts.sliding_window_layers or 0
-    full = cdiv(kv_layers - sliding, pipeline_parallel_size)
-    sliding = cdiv(sliding, pipeline_parallel_size)
+    if stage_layers is not None:
+        total = facts.num_hidden_layers
+        full = cdiv((kv_layers - sliding) * stage_layers, total)
+        sliding = cdiv(sliding * stage_layers, total)
+        linear_share = (stage_layers, total)
+    else:
+        full = cdiv(kv_layers - sliding, pipeline_parallel_size)
+        sliding = cdiv(sliding, pipeline_parallel_size)
+        linear_share = (1, pipeline_parallel_size)
     group_size, full_groups, sliding_groups = _groups(full, sliding)
     layout = KvLayout(
         token_bytes_per_layer=token_bytes_per_layer(facts, tensor_parallel_size, kv_cache_dtype),
@@ -127,7 +136,7 @@ def kv_layout(
         group_size=group_size,
         full_groups=full_groups,
         sliding_groups=sliding_groups,
-        state_bytes_per_sequence=linear_state_bytes(facts, tensor_parallel_size, pipeline_parallel_size),
+        state_bytes_per_sequence=linear_state_bytes(facts, tensor_parallel_size, share=linear_share),
         block_size=block_size,
     )
     if layout.block_bytes <= 0:
@@ -145,8 +154,15 @@ def _groups(full: int, sliding: int) -> tuple[int, int, int]:
     return size, cdiv(full, size), cdiv(sliding, size)
 
 
-def linear_state_bytes(facts: ModelFacts, tensor_parallel_size: int = 1, pipeline_parallel_size: int = 1) -> int:
-    """Bytes of linear-attention state one sequence keeps per GPU (0 for models without such layers)."""
+def linear_state_bytes(
+    facts: ModelFacts,
+    tensor_parallel_size: int = 1,
+    pipeline_parallel_size: int = 1,
+    *,
+    share: tuple[int, int] | None = None,
+) -> int:
+    """Bytes of linear-attention state one sequence keeps per GPU (0 for models without such layers); with
+    pipeline parallelism of the stage holding `share` = (its layers, all layers) of the model, else 1/PP."""
     linear = facts.linear_attention
     if not facts.linear_attention_layers or linear is None:
         return 0
@@ -155,7 +171,8 @@ def linear_state_bytes(facts: ModelFacts, tensor_parallel_size: int = 1, pipelin
     value_dim = linear.num_value_heads * linear.value_head_dim
     conv = (2 * key_dim + value_dim) // tensor_parallel_size * (linear.conv_kernel_dim - 1)
     recurrent = max(1, linear.num_value_heads // tensor_parallel_size) * linear.key_head_dim * linear.value_head_dim
-    layers = cdiv(facts.linear_attention_layers, pipeline_parallel_size)
+    numerator, denominator = share if share is not None else (1, pipeline_parallel_size)
+    layers = cdiv(facts.linear_attention_layers * numerator, denominator)
     return layers * (conv + recurrent) * element
 
 

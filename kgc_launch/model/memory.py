@@ -11,9 +11,9 @@ depends on the vLLM version: `vllm_profiles.py`. Accuracy against published star
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from kgc_launch.model.facts import MemoryPlan, MemoryTerm, ModelFacts
+from kgc_launch.model.facts import MemoryPlan, MemoryTerm, ModelFacts, PipelineStage
 from kgc_launch.model.kv_cache import BLOCK_SIZE, KvLayout, cdiv, kv_layout, model_dtype_bytes
 from kgc_launch.model.vllm_profiles import (
     VllmMemoryProfile,
@@ -43,8 +43,15 @@ def plan_vllm_memory(
     cuda_reserved_bytes: int | None = None,
     enforce_eager: bool = False,
     block_size: int = BLOCK_SIZE,
+    pp_layer_partition: str | None = None,
 ) -> MemoryPlan:
     """Per-GPU memory plan of `vllm serve` for `facts` on GPUs of `device_memory_bytes` (NVML total).
+
+    With pipeline parallelism every stage is planned on its own (its layers as `get_pp_indices` splits them,
+    `pp_layer_partition` being `VLLM_PP_LAYER_PARTITION`; the embedding on the first stage, the lm_head and
+    the sampler on the last) and the plan returned is the binding stage's: vLLM gives every worker the
+    fewest blocks any of them has room for (`kv_cache_utils.py`), and refuses if one stage cannot hold a
+    request. `stages` lists them all.
 
     Every value is as vLLM will run with it: the resolver decides the defaults (`kgc_launch.vllm.capacity`),
     so the plan and the resolver never disagree about `max_num_seqs` or the utilization.
@@ -58,20 +65,7 @@ def plan_vllm_memory(
     length = max_model_len or facts.max_position_embeddings or facts.capabilities.max_context_len
     if not length:
         raise ValueError("max_model_len is needed: the model's config gives no max_position_embeddings")
-    seqs, batched = max_num_seqs, max_num_batched_tokens
-    layout = kv_layout(
-        facts,
-        tensor_parallel_size=tensor_parallel_size,
-        pipeline_parallel_size=pipeline_parallel_size,
-        kv_cache_dtype=kv_cache_dtype,
-        block_size=block_size,
-    )
     reserved = CUDA_RESERVED_BYTES if cuda_reserved_bytes is None else cuda_reserved_bytes
-    terms = _terms(
-        facts, profile, device_memory_bytes - reserved, reserved, gpu_memory_utilization,
-        tensor_parallel_size, pipeline_parallel_size, seqs, batched, enforce_eager,
-    )  # fmt: skip
-    kv_cache = terms[0].bytes - sum(term.bytes for term in terms[1:])
     inputs = _Inputs(
         device_memory_bytes=device_memory_bytes,
         gpu_memory_utilization=gpu_memory_utilization,
@@ -79,9 +73,128 @@ def plan_vllm_memory(
         pipeline_parallel_size=pipeline_parallel_size,
         max_model_len=length,
         kv_cache_dtype=kv_cache_dtype,
-        max_num_seqs=seqs,
-        max_num_batched_tokens=batched,
+        max_num_seqs=max_num_seqs,
+        max_num_batched_tokens=max_num_batched_tokens,
+        block_size=block_size,
+        enforce_eager=enforce_eager,
+        reserved=reserved,
     )
+    stages = pipeline_stages(facts, pipeline_parallel_size, tensor_parallel_size, pp_layer_partition)
+    if not stages:
+        return _plan_stage(facts, profile, inputs, None)
+    plans = [_plan_stage(facts, profile, inputs, stage) for stage in stages]
+    binding = min(range(len(plans)), key=lambda i: (plans[i].fits, plans[i].num_gpu_blocks, -i))
+    plan = plans[binding]
+    if plan.fits:  # every worker keeps the fewest blocks of all stages
+        plan = replace(plan, num_gpu_blocks=min(p.num_gpu_blocks for p in plans))
+    summary = [
+        PipelineStage(
+            index=stage.index,
+            first_layer=stage.first_layer,
+            layers=stage.layers,
+            weights_bytes=each.terms[1].bytes,
+            activation_bytes=each.terms[2].bytes,
+            kv_cache_bytes=each.kv_cache_bytes,
+            num_gpu_blocks=each.num_gpu_blocks,
+            fits=each.fits,
+        )
+        for stage, each in zip(stages, plans, strict=True)
+    ]
+    split = ",".join(str(stage.layers) for stage in stages)
+    origin = "VLLM_PP_LAYER_PARTITION" if pp_layer_partition else "get_pp_indices"
+    note = (
+        f"pipeline stage {binding} of {len(stages)} binds (layers per stage {split}, {origin}; the embedding on "
+        f"stage 0, the lm_head and the sampler on stage {len(stages) - 1}); every stage keeps its fewest blocks"
+    )
+    return replace(plan, stages=summary, pipeline_stage=binding, notes=[note, *plan.notes])
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage: which decoder layers it holds and what else it loads."""
+
+    index: int
+    first_layer: int
+    layers: int
+    count: int
+    weights: int
+    """Bytes of weights per GPU of the stage (its TP share)."""
+    note: str
+
+    @property
+    def last(self) -> bool:
+        return self.index == self.count - 1
+
+
+def pp_partition(num_hidden_layers: int, pp_size: int, override: str | None = None) -> list[int]:
+    """Decoder layers per pipeline stage, as vLLM's `get_pp_indices` (vllm/distributed/utils.py) splits them:
+    `VLLM_PP_LAYER_PARTITION` when set (its entries must be `pp_size` integers summing to the layers), else
+    evenly, the remainder going one layer each to the stages before the last, from the second-to-last back
+    (the last stage holds the lm_head; with a remainder <= pp - 2 the first, holding the embedding, is
+    spared too). Raises ValueError where vLLM does."""
+    if override is not None:
+        try:
+            partitions = [int(part) for part in override.split(",")]
+        except ValueError:
+            raise ValueError(f"not a list of integers: {override!r}") from None
+        if len(partitions) != pp_size:
+            raise ValueError(f"{len(partitions)} entries for --pipeline-parallel-size {pp_size}")
+        if sum(partitions) != num_hidden_layers:
+            raise ValueError(f"the entries sum to {sum(partitions)}; the model has {num_hidden_layers} layers")
+        return partitions
+    per_stage = num_hidden_layers // pp_size
+    partitions = [per_stage] * pp_size
+    for position in range(2, num_hidden_layers % pp_size + 2):
+        partitions[-position] += 1
+    return partitions
+
+
+def pipeline_stages(facts: ModelFacts, pp: int, tp: int, override: str | None = None) -> list[Stage]:
+    """The stages of a pipeline-parallel plan with each one's weights per GPU; [] for PP = 1, or when the
+    model's layers are unknown (the plan then splits the weights evenly)."""
+    layers = facts.num_hidden_layers
+    if pp < 2 or not layers:
+        return []
+    try:
+        partitions = pp_partition(layers, pp, override)
+    except ValueError:
+        partitions = pp_partition(layers, pp)  # vLLM refuses the override: `pp-layer-partition-invalid`
+    total = loaded_weight_bytes(facts)
+    embedding = (facts.vocab_size or 0) * (facts.hidden_size or 0) * model_dtype_bytes(facts)
+    tied = bool(facts.tie_word_embeddings)
+    # The checkpoint holds the embedding once, and an lm_head of the same size unless the two are tied.
+    outside = embedding * (1 if tied else 2)
+    per_layer = max(total - outside, 0) / layers if outside < total else total / layers
+    if outside >= total:
+        embedding = 0
+    stages, first = [], 0
+    for index, count in enumerate(partitions):
+        weights = per_layer * count
+        extra = []
+        if index == 0:
+            weights += embedding
+            extra.append("embedding")
+        if index == pp - 1:
+            weights += embedding  # the lm_head, or with tied embeddings the last stage's own embedding copy
+            extra.append("lm_head" + (" (tied: its own embedding copy)" if tied else ""))
+        note = f"{count} layer(s)" + (" + " + " + ".join(extra) if extra else "")
+        stages.append(Stage(index, first, count, pp, cdiv(round(weights), tp), note))
+        first += count
+    return stages
+
+
+def _plan_stage(facts: ModelFacts, profile: VllmMemoryProfile, inputs: _Inputs, stage: Stage | None) -> MemoryPlan:
+    tp, pp = inputs.tensor_parallel_size, inputs.pipeline_parallel_size
+    layout = kv_layout(
+        facts,
+        tensor_parallel_size=tp,
+        pipeline_parallel_size=pp,
+        kv_cache_dtype=inputs.kv_cache_dtype,
+        block_size=inputs.block_size,
+        stage_layers=None if stage is None else stage.layers,
+    )
+    terms = _terms(facts, profile, inputs, stage)
+    kv_cache = terms[0].bytes - sum(term.bytes for term in terms[1:])
     return _verdict(facts, profile, layout, terms, kv_cache, inputs)
 
 
@@ -95,6 +208,9 @@ class _Inputs:
     kv_cache_dtype: str
     max_num_seqs: int
     max_num_batched_tokens: int
+    block_size: int = BLOCK_SIZE
+    enforce_eager: bool = False
+    reserved: int = CUDA_RESERVED_BYTES
 
 
 def _check_ranges(tp: int, pp: int, utilization: float, device_memory_bytes: int) -> None:
@@ -106,42 +222,33 @@ def _check_ranges(tp: int, pp: int, utilization: float, device_memory_bytes: int
         raise ValueError("device memory must be positive")
 
 
-def _terms(
-    facts: ModelFacts,
-    profile: VllmMemoryProfile,
-    cuda_total: int,
-    reserved: int,
-    utilization: float,
-    tp: int,
-    pp: int,
-    seqs: int,
-    batched: int,
-    enforce_eager: bool,
-) -> list[MemoryTerm]:
+def _terms(facts: ModelFacts, profile: VllmMemoryProfile, inputs: _Inputs, stage: Stage | None) -> list[MemoryTerm]:
+    tp, pp = inputs.tensor_parallel_size, inputs.pipeline_parallel_size
+    seqs, batched = inputs.max_num_seqs, inputs.max_num_batched_tokens
+    cuda_total = inputs.device_memory_bytes - inputs.reserved
+    utilization = inputs.gpu_memory_utilization
     budget = int(cuda_total * utilization)
-    weights = cdiv(loaded_weight_bytes(facts), tp * pp)
-    forward, sampler = (
-        forward_activation_bytes(facts, tp, batched),
-        sampler_bytes(facts, profile, seqs, batched),
-    )
+    if stage is None:
+        weights, weights_note = cdiv(loaded_weight_bytes(facts), tp * pp), _weights_note(facts, tp * pp)
+    else:
+        weights, weights_note = stage.weights, f"stage {stage.index}: {stage.note} of {_weights_note(facts, tp)}"
+    forward = forward_activation_bytes(facts, tp, batched)
+    # The sampler's warm-up runs on the last pipeline stage only (gpu_model_runner.py profile_run).
+    sampler = sampler_bytes(facts, profile, seqs, batched) if stage is None or stage.last else 0
     activation = forward if profile.engine == "v0" else max(forward, sampler)
-    graphs = 0 if enforce_eager else profile.cuda_graph_bytes
+    graphs = 0 if inputs.enforce_eager else profile.cuda_graph_bytes
     return [
         MemoryTerm(
             name="budget",
             bytes=budget,
-            note=f"CUDA total {_gib(cuda_total)} (device less {_gib(reserved)} CUDA does not report) x "
+            note=f"CUDA total {_gib(cuda_total)} (device less {_gib(inputs.reserved)} CUDA does not report) x "
             f"{utilization} (gpu_worker.py requested_memory)",
         ),
-        MemoryTerm(
-            name="weights",
-            bytes=weights,
-            note=_weights_note(facts, tp * pp),
-        ),
+        MemoryTerm(name="weights", bytes=weights, note=weights_note),
         MemoryTerm(
             name="activation peak",
             bytes=activation,
-            note=_activation_note(profile, forward, sampler, batched, seqs),
+            note=_activation_note(profile, forward, sampler, batched, seqs, stage),
         ),
         MemoryTerm(
             name="non-torch memory",
@@ -151,7 +258,7 @@ def _terms(
         MemoryTerm(
             name="CUDA graphs",
             bytes=graphs,
-            note=_graphs_note(profile, enforce_eager),
+            note=_graphs_note(profile, inputs.enforce_eager),
         ),
     ]
 
@@ -209,9 +316,13 @@ def sampler_bytes(facts: ModelFacts, profile: VllmMemoryProfile, max_num_seqs: i
     return round(profile.sampler_bytes_per_logit * rows * (facts.vocab_size or 0))
 
 
-def _activation_note(profile: VllmMemoryProfile, forward: int, sampler: int, batched: int, seqs: int) -> str:
+def _activation_note(
+    profile: VllmMemoryProfile, forward: int, sampler: int, batched: int, seqs: int, stage: Stage | None
+) -> str:
     if profile.engine == "v0":
         return f"forward pass over max_num_batched_tokens={batched} (V0 profile_run)"
+    if stage is not None and not stage.last:
+        return f"forward over {batched} tokens (no sampler before the last pipeline stage; profile_run)"
     return (
         f"max of forward over {batched} tokens ({_gib(forward)}) and sampler over {min(seqs, batched)} rows "
         f"({_gib(sampler)}) (gpu_model_runner.py profile_run)"

@@ -18,6 +18,7 @@ from kgc_launch.artifacts import env_hash
 from kgc_launch.errors import InputError
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.capability import parse_capability
+from kgc_launch.hardware.cluster import ClusterStatus
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.plan import EngineAdapter, EnginePlan, PlanContext
@@ -61,15 +62,18 @@ def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
     unknown = _placeholders(args) if ctx.placeholders else {}
     known = replace(args, options={k: v for k, v in args.options.items() if k not in unknown})
     platform = vllm_platform(ctx.version, ctx.version_source, ctx.environ)
+    inventory, cluster = launch_cluster(ctx, known)
+    if inventory is not ctx.inventory:
+        ctx.lap("cluster")
     memory_plan, resolution = resolve_serve_args(
-        known, ctx.inventory, facts, environ=ctx.environ, engine_version=ctx.version, platform=platform
+        known, inventory, facts, environ=ctx.environ, engine_version=ctx.version, platform=platform, cluster=cluster
     )
     findings += resolution.problems
     ctx.lap("resolve")
 
     entries = _entries(args, ctx.environ)
     digest = env_hash([to_plain(entry) for entry in entries])
-    hardware = vllm_hardware_capabilities(ctx.inventory, platform)
+    hardware = vllm_hardware_capabilities(inventory, platform)
     document = {
         "schema_version": 1,
         "engine": "vllm",
@@ -94,9 +98,50 @@ def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
         findings=findings,
         registry_args=args,
         model_ids=list(dict.fromkeys(model_ids)),
-        details={"platform": platform, "memory_plan": memory_plan, "canonical_args": render_serve_args(args)},
+        details={
+            "platform": platform,
+            "memory_plan": memory_plan,
+            "canonical_args": render_serve_args(args),
+            **({"inventory": inventory} if inventory is not ctx.inventory else {}),
+        },
         unknown_options=unknown,
     )
+
+
+def launch_cluster(ctx: PlanContext, args: ServeArgs) -> tuple[Inventory, ClusterStatus | None]:
+    """The GPUs a launch is planned against when its workers may span nodes: the live Ray cluster of a Ray
+    launch, the LWS group of a leader pod, or this node with what was found about the cluster."""
+    from kgc_launch.hardware.cluster import is_cluster
+    from kgc_launch.hardware.lws import group_inventory, lws_group
+    from kgc_launch.versions import parse_engine_version
+    from kgc_launch.vllm.multinode import local_gpu_count, sizes, uses_ray
+
+    inventory = ctx.inventory
+    if is_cluster(inventory):
+        return inventory, None
+    if not ctx.probe_cluster or ctx.options.hardware is not None:
+        named = f"--hardware {ctx.options.hardware}" if ctx.options.hardware else "the GPUs given"
+        why = f"{named} describes one node, not a Ray cluster (plan one with 'kgc-launch probe --ray --save FILE')"
+        return inventory, ClusterStatus("named", why)
+    local = local_gpu_count(inventory)
+    tp, pp, dp = sizes(args)
+    group = lws_group(ctx.environ)
+    leader = group is not None and group.is_leader and group.size > 1 and tp * pp * dp > local
+    if not uses_ray(args, local, parse_engine_version(ctx.version)):
+        return (group_inventory(inventory, group), None) if leader and group else (inventory, None)
+    from kgc_launch.hardware.ray_cluster import probe_ray_cluster
+
+    probe = probe_ray_cluster(ctx.environ, local=inventory)
+    if probe.inventory is not None:
+        return probe.inventory, None
+    if leader and group:
+        planned = group_inventory(inventory, group)
+        why = probe.not_evaluated or f"no Ray cluster ({probe.address_source})"
+        warning = f"the Ray cluster was not read ({why}); planned for the LWS group instead"
+        return replace(planned, warnings=[*planned.warnings, warning]), None
+    if probe.not_evaluated:
+        return inventory, ClusterStatus("unread", probe.not_evaluated)
+    return inventory, ClusterStatus("absent", probe.address_source)
 
 
 def _placeholders(args: ServeArgs) -> dict[str, str]:
@@ -113,6 +158,7 @@ def resolve_serve_args(
     environ: Mapping[str, str],
     engine_version: str | None,
     platform: str = "cuda",
+    cluster: ClusterStatus | None = None,
 ) -> tuple[MemoryPlan | None, VllmResolution]:
     """The resolver's verdict for parsed arguments, and the memory plan it made from what it decided."""
     from kgc_launch.vllm.resolve import resolve_vllm
@@ -124,6 +170,7 @@ def resolve_serve_args(
         environ=environ,
         engine_version=engine_version,
         platform=platform,
+        cluster=cluster,
     )
     return resolution.memory_plan, resolution
 

@@ -61,6 +61,7 @@ def plan_memory(ctx: ResolveContext, max_model_len: int | None, utilization: flo
             max_num_batched_tokens=numbers["max_num_batched_tokens"] or 1,
             vllm_version=ctx.version.text if ctx.version is not None else None,
             enforce_eager=ctx.args.get("enforce-eager") is True,
+            pp_layer_partition=ctx.environ.get("VLLM_PP_LAYER_PARTITION"),
         )
     except ValueError:
         # Out of range (a utilization of 1.5, an unknown KV dtype) or unknowable (a model without a maximum

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from kgc_launch.errors import UsageError
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.capability import Capability, parse_capability
+from kgc_launch.hardware.cluster import ClusterStatus
 from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, RejectedCandidate
@@ -42,6 +43,8 @@ class ResolveContext:
     version: EngineVersion | None
     platform: str
     rules: RuleSet
+    cluster: ClusterStatus | None = None
+    """When the inventory is not a cluster: what the launch found about the Ray cluster (none, unreadable)."""
     memory_plan: MemoryPlan | None = None
     """Planned from the decided values (`capacity.plan_memory`), once they are decided."""
     decisions: list[AutoConfigDecision] = field(default_factory=list)

@@ -9,9 +9,9 @@ from kgc_launch.hardware.inventory import Device, Inventory
 from kgc_launch.records import AutoConfigSource
 from kgc_launch.vllm.context import MEMORY, PERFORMANCE, ResolveContext
 from kgc_launch.vllm.problems import Fields
+from kgc_launch.vllm.rules import Variant
 
 UUID_PREFIXES = ("GPU-", "MIG-")
-MULTI_NODE_OPTIONS = ("nnodes", "headless", "data-parallel-address")
 
 
 def decide_devices(ctx: ResolveContext) -> None:
@@ -61,7 +61,8 @@ def _suggest_indices(ctx: ResolveContext, entries: list[str]) -> str:
 
 
 def _check_mixed_models(ctx: ResolveContext) -> None:
-    models = sorted({device.name for device in ctx.devices})
+    # CUDA orders the GPUs of one node: of a cluster, only the node the launch runs on matters here.
+    models = sorted({device.name for device in _this_node(ctx)})
     if len(models) < 2 or ctx.environ.get("CUDA_DEVICE_ORDER"):
         return
     problem = ctx.check("mixed-gpus-device-order", lambda _variant: {"models": ", ".join(models)})
@@ -86,12 +87,21 @@ def visible_under(inventory: Inventory, environ: Mapping[str, str]) -> Inventory
     """The inventory as an engine started with `environ` sees it, when that differs from what was probed."""
     from kgc_launch.hardware.visible import visible_devices
 
-    if inventory.source == "preset" or not inventory.devices:
+    if inventory.source == "preset" or not inventory.devices or inventory.nodes:
         return None
     visible = visible_devices(inventory.devices, environ).devices
     if [device.uuid for device in visible] == [device.uuid for device in inventory.visible]:
         return None
     return replace(inventory, visible=visible)
+
+
+def _this_node(ctx: ResolveContext) -> list[Device]:
+    from kgc_launch.hardware.cluster import driver_node
+
+    driver = driver_node(ctx.inventory)
+    if driver is None:
+        return ctx.devices
+    return [device for device in ctx.devices if device.node_id == driver.node_id]
 
 
 def mig_parent_memory(ctx: ResolveContext, device: Device) -> int | None:
@@ -133,7 +143,33 @@ def decide_parallel(ctx: ResolveContext) -> None:
         suggested = _fit_suggestion(pp, visible, valid)
         fields = {"tp": tp, "pp": pp, "world": tp * pp, "visible": visible, "suggested": suggested}
         if visible > 0:
-            ctx.check("parallel-exceeds-visible-gpus", lambda _variant: fields)
+            ctx.check("parallel-exceeds-visible-gpus", lambda variant: _exceeds(ctx, variant, fields))
+    _check_layer_partition(ctx, pp)
+
+
+def _exceeds(ctx: ResolveContext, variant: Variant, fields: Fields) -> Fields | None:
+    """vLLM >= 0.11.2 refuses; before 0.11 it runs the workers under Ray, which fails only when the cluster it
+    joins is too small (no cluster at all: a one-node instance of this node's GPUs)."""
+    from kgc_launch.vllm.multinode import ray_fallback_fails
+
+    if variant.params.get("default_backend") == "ray" and not ray_fallback_fails(ctx, int(fields["world"])):
+        return None
+    return fields
+
+
+def _check_layer_partition(ctx: ResolveContext, pp: int) -> None:
+    """`VLLM_PP_LAYER_PARTITION` as vLLM's `get_pp_indices` validates it (vllm/distributed/utils.py)."""
+    from kgc_launch.model.memory import pp_partition
+
+    text = ctx.environ.get("VLLM_PP_LAYER_PARTITION")
+    layers = ctx.model.num_hidden_layers
+    if text is None or pp < 2 or layers is None:
+        return
+    try:
+        pp_partition(layers, pp, text)
+    except ValueError as error:
+        fields = {"value": text, "reason": str(error), "pp": pp, "layers": layers}
+        ctx.check("pp-layer-partition-invalid", lambda _variant: fields)
 
 
 def _source(ctx: ResolveContext, option: str) -> tuple[AutoConfigSource, str | None]:
@@ -176,7 +212,8 @@ def _fit_suggestion(pp: int, visible: int, valid: list[int]) -> str:
 
 
 def _multi_node(ctx: ResolveContext) -> bool:
-    """Ray or several nodes can supply GPUs this node does not have: the count check does not apply."""
-    if ctx.option_text("distributed-executor-backend") == "ray":
-        return True
-    return any(ctx.args.has(option) for option in MULTI_NODE_OPTIONS)
+    """Ray (judged on its cluster by `multinode.py`) or vLLM's own multi-node mode supply GPUs this node does
+    not have: the per-node count check does not apply."""
+    from kgc_launch.vllm.multinode import multi_node_mp
+
+    return ctx.resolved.get("distributed_executor_backend") == "ray" or multi_node_mp(ctx.args)

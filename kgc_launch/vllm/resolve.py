@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kgc_launch.findings import Finding
+from kgc_launch.hardware.cluster import ClusterStatus
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, to_plain
@@ -21,6 +22,7 @@ from kgc_launch.versions import parse_engine_version
 from kgc_launch.vllm.attention import decide_attention
 from kgc_launch.vllm.capacity import decide_capacity
 from kgc_launch.vllm.context import ResolveContext
+from kgc_launch.vllm.multinode import decide_placement
 from kgc_launch.vllm.parallel import decide_devices, decide_parallel
 from kgc_launch.vllm.precision import decide_precision
 from kgc_launch.vllm.rules import RuleSet, load_rules
@@ -73,6 +75,7 @@ def resolve_vllm(
     engine_version: str | None,
     platform: str = "cuda",
     rules: RuleSet | None = None,
+    cluster: ClusterStatus | None = None,
 ) -> VllmResolution:
     """Decide and check a `vllm serve` configuration against the GPUs, the model and the vLLM version."""
     ctx = ResolveContext(
@@ -83,11 +86,13 @@ def resolve_vllm(
         version=parse_engine_version(engine_version),
         platform=platform,
         rules=rules if rules is not None else load_rules(),
+        cluster=cluster,
     )
     _record_engine_version(ctx)
     if model.source == "unknown":
         ctx.note_unknown("the model (no config.json was read)")
     decide_devices(ctx)
+    decide_placement(ctx)
     decide_precision(ctx)
     decide_parallel(ctx)
     decide_attention(ctx)
