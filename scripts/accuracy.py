@@ -27,9 +27,9 @@ if str(ROOT) not in sys.path:
 
 from kgc_launch.model.config_json import facts_from_config  # noqa: E402
 from kgc_launch.model.facts import MemoryPlan, ModelFacts  # noqa: E402
-from kgc_launch.model.memory import plan_vllm_memory  # noqa: E402
-from kgc_launch.model.vllm_profiles import CONSTANTS, PROFILES, VllmMemoryProfile, profile_for  # noqa: E402
 from kgc_launch.units import GIB  # noqa: E402
+from kgc_launch.vllm.memory import plan_vllm_memory  # noqa: E402
+from kgc_launch.vllm.profiles import CONSTANTS, PROFILES, VllmMemoryProfile, profile_for  # noqa: E402
 from testing.model_files import config_fixture  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "kv_reference_points.json"
@@ -567,7 +567,7 @@ def render_independence(ledger: Ledger) -> list[str]:
         "### Independence",
         "",
         "A validation point is not independent when a constant its plan uses was fitted on a run of the same "
-        "model on the same GPU and vLLM version (`fitted_on` in `kgc_launch/model/vllm_profiles.py`): it then "
+        "model on the same GPU and vLLM version (`fitted_on` in `kgc_launch/vllm/profiles.py`): it then "
         "repeats that calibration rather than tests it. The other validation points are independent of the "
         "constants, not of the environment: most come from the same two sources (the llm-d-planner v0.19.0 sweep, "
         "the llm-d-benchmark v0.11.0 document) as the calibration points of their version.",
@@ -597,7 +597,7 @@ def render_constants() -> list[str]:
             )
     lines += [
         "",
-        "Two constants in `kgc_launch/model/memory.py` are not profile constants: `MXFP4_LOADED_RATIO` (x1.06, from "
+        "Two constants in `kgc_launch/vllm/memory.py` are not profile constants: `MXFP4_LOADED_RATIO` (x1.06, from "
         "vllm#33155 and the v0.11 document's gpt-oss-20b row, neither a reference point) and `CUDA_RESERVED_BYTES` "
         "(450 MiB, from the H100 v0.19 logs and vllm#10517); the ledger plans on the CUDA total each source "
         "printed, so `CUDA_RESERVED_BYTES` is not exercised here.",

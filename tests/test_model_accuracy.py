@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kgc_launch.model.vllm_profiles import CONSTANTS, PROFILES
+from kgc_launch.vllm.profiles import CONSTANTS, PROFILES
 
 ROOT = Path(__file__).resolve().parent.parent
 

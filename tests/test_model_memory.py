@@ -8,9 +8,9 @@ import pytest
 
 from kgc_launch.model.config_json import facts_from_config
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
-from kgc_launch.model.memory import CUDA_RESERVED_BYTES, plan_vllm_memory
-from kgc_launch.model.vllm_profiles import profile_for
 from kgc_launch.units import GIB, MIB
+from kgc_launch.vllm.memory import CUDA_RESERVED_BYTES, plan_vllm_memory
+from kgc_launch.vllm.profiles import profile_for
 from testing.model_files import config_fixture
 
 

@@ -10,8 +10,8 @@ from kgc_launch.hardware.cluster import ClusterStatus, inventory_from_ray
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.hardware.lws import group_gpus, group_inventory, group_size_for, lws_group
 from kgc_launch.hardware.select import hardware_from_spec
-from kgc_launch.model.memory import pipeline_stages, plan_vllm_memory, pp_partition
 from kgc_launch.vllm.args import parse_serve_args
+from kgc_launch.vllm.memory import pipeline_stages, plan_vllm_memory, pp_partition
 from kgc_launch.vllm.multinode import place
 from kgc_launch.vllm.resolve import VllmResolution, resolve_vllm
 from testing.model_facts import llama_8b, llama_70b

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_version(version: str | None) -> None:
-    from kgc_launch.model.vllm_profiles import parse_version
+    from kgc_launch.vllm.profiles import parse_version
 
     if version is not None and parse_version(version) is None:
         raise UsageError(f"--vllm-version: not a version: {version!r}", hint="for example 0.19.0")

@@ -131,7 +131,7 @@ class MemoryPlan(_Model):
     largest_fitting_max_model_len: int | None = None
     """When one request of max_model_len does not fit: the largest max_model_len that does."""
     vllm_profile: str = ""
-    """Which vLLM versions' memory accounting the overhead terms model (see `model/vllm_profiles.py`)."""
+    """Which vLLM versions' memory accounting the overhead terms model (see `vllm/profiles.py`)."""
     max_num_seqs: int = 0
     max_num_batched_tokens: int = 0
     block_size: int = 16

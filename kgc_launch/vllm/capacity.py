@@ -34,7 +34,7 @@ def decide_capacity(ctx: ResolveContext) -> None:
 def plan_memory(ctx: ResolveContext, max_model_len: int | None, utilization: float) -> MemoryPlan | None:
     """vLLM's memory accounting with the values this resolution decided, on the smallest GPU the engine uses
     (its first TP x PP devices: every rank gets the same number of blocks). None when it cannot be made."""
-    from kgc_launch.model.memory import plan_vllm_memory
+    from kgc_launch.vllm.memory import plan_vllm_memory
 
     if ctx.model.source == "unknown" or not ctx.on_cuda:
         return None

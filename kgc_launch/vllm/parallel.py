@@ -159,7 +159,7 @@ def _exceeds(ctx: ResolveContext, variant: Variant, fields: Fields) -> Fields | 
 
 def _check_layer_partition(ctx: ResolveContext, pp: int) -> None:
     """`VLLM_PP_LAYER_PARTITION` as vLLM's `get_pp_indices` validates it (vllm/distributed/utils.py)."""
-    from kgc_launch.model.memory import pp_partition
+    from kgc_launch.vllm.memory import pp_partition
 
     text = ctx.environ.get("VLLM_PP_LAYER_PARTITION")
     layers = ctx.model.num_hidden_layers

@@ -5,7 +5,7 @@ It follows vLLM's own accounting (`vllm/v1/worker/gpu_worker.py`, `determine_ava
 the budget is `total x gpu_memory_utilization` per GPU; out of it come the weights, the activation peak of
 the profiling run, memory allocated outside torch, and (vLLM >= 0.21) the CUDA graph pool; the rest is KV
 cache, cut into blocks as `vllm/v1/core/kv_cache_utils.py` does (`kv_cache.py` here). Which overheads apply
-depends on the vLLM version: `vllm_profiles.py`. Accuracy against published start-up logs:
+depends on the vLLM version: `profiles.py`. Accuracy against published start-up logs:
 `tests/data/kv_reference_points.json` and the ledger in docs/memory-plan.md.
 """
 
@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 
 from kgc_launch.model.facts import MemoryPlan, MemoryTerm, ModelFacts, PipelineStage
 from kgc_launch.model.kv_cache import BLOCK_SIZE, KvLayout, cdiv, kv_layout, model_dtype_bytes
-from kgc_launch.model.vllm_profiles import (
+from kgc_launch.units import GIB, MIB
+from kgc_launch.vllm.profiles import (
     VllmMemoryProfile,
     non_torch_bytes,
     profile_for,
 )
-from kgc_launch.units import GIB, MIB
 
 CUDA_RESERVED_BYTES = 450 * MIB
 """Device memory NVML reports that CUDA does not (`cudaMemGetInfo` total): H100 80GB HBM3 81559 MiB in
