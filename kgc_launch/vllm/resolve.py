@@ -90,7 +90,7 @@ def resolve_vllm(
     )
     _record_engine_version(ctx)
     if model.source == "unknown":
-        ctx.note_unknown("the model (no config.json was read)")
+        ctx.note_unknown(f"the model ({model.notes[0]})" if model.notes else "the model (no config.json was read)")
     decide_devices(ctx)
     decide_placement(ctx)
     decide_precision(ctx)
