@@ -31,10 +31,11 @@ def run_launch(argv: list[str]) -> int:
     if parsed is None:
         return 0
     options, engine_argv = parsed
-    from kgc_launch.hardware.lws import is_ray_node_command, run_ray_node
+    if engine_argv and Path(engine_argv[0]).name == "ray":  # an LWS worker's `ray start` under the ENTRYPOINT
+        from kgc_launch.hardware.lws import is_ray_node_command, run_ray_node
 
-    if is_ray_node_command(engine_argv):  # an LWS worker's `ray start` under the same ENTRYPOINT
-        return run_ray_node(engine_argv, os.environ, dry_run=options.dry_run, quiet=options.quiet)
+        if is_ray_node_command(engine_argv):
+            return run_ray_node(engine_argv, os.environ, dry_run=options.dry_run, quiet=options.quiet)
     ours = argv[: len(argv) - len(engine_argv)]
     if asks_the_engine_itself(engine_argv, options.engine):
         return run_engine_itself(engine_argv, options)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,6 @@ GPU_PRESET_LABEL = "kgc-launch/gpu-preset"
 memory. Ray label values allow no spaces, so a preset name stands for NVML's name."""
 ACCELERATOR_LABEL = "ray.io/accelerator-type"
 HEAD_RESOURCE = "node:__internal_head__"
-
-
-@dataclass(frozen=True)
-class ClusterStatus:
-    """What a launch found about the Ray cluster when its inventory is not a cluster (`Inventory.nodes` empty)."""
-
-    kind: str
-    """`absent`: no cluster is configured, and vLLM's ray.init() would start a one-node instance; `unread`: one
-    is configured but could not be read; `named`: --hardware (or a deploy check) names the GPUs instead."""
-    why: str
 
 
 ACCELERATOR_PRESETS = {

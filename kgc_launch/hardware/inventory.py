@@ -117,3 +117,13 @@ class Inventory(_Model):
     """A cluster inventory (`source: ray`, `lws`, or a file saved from one): every node, dead ones too. Then
     `devices` are the GPUs of the alive nodes and `visible` those in the order vLLM ranks them (the
     driver's node first)."""
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What a launch found about the Ray cluster when its inventory is not a cluster (`Inventory.nodes` empty)."""
+
+    kind: str
+    """`absent`: no cluster is configured, and vLLM's ray.init() would start a one-node instance; `unread`: one
+    is configured but could not be read; `named`: --hardware (or a deploy check) names the GPUs instead."""
+    why: str

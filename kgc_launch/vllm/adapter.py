@@ -18,8 +18,7 @@ from kgc_launch.artifacts import env_hash
 from kgc_launch.errors import InputError
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.capability import parse_capability
-from kgc_launch.hardware.cluster import ClusterStatus
-from kgc_launch.hardware.inventory import Inventory
+from kgc_launch.hardware.inventory import ClusterStatus, Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.plan import EngineAdapter, EnginePlan, PlanContext
 from kgc_launch.records import HardwareCapabilities, WorkloadProfile, to_plain
@@ -111,13 +110,11 @@ def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
 def launch_cluster(ctx: PlanContext, args: ServeArgs) -> tuple[Inventory, ClusterStatus | None]:
     """The GPUs a launch is planned against when its workers may span nodes: the live Ray cluster of a Ray
     launch, the LWS group of a leader pod, or this node with what was found about the cluster."""
-    from kgc_launch.hardware.cluster import is_cluster
-    from kgc_launch.hardware.lws import group_inventory, lws_group
     from kgc_launch.versions import parse_engine_version
     from kgc_launch.vllm.multinode import local_gpu_count, sizes, uses_ray
 
     inventory = ctx.inventory
-    if is_cluster(inventory):
+    if inventory.nodes:  # already a cluster inventory (a saved `probe --ray`)
         return inventory, None
     if not ctx.probe_cluster or ctx.options.hardware is not None:
         named = f"--hardware {ctx.options.hardware}" if ctx.options.hardware else "the GPUs given"
@@ -125,6 +122,12 @@ def launch_cluster(ctx: PlanContext, args: ServeArgs) -> tuple[Inventory, Cluste
         return inventory, ClusterStatus("named", why)
     local = local_gpu_count(inventory)
     tp, pp, dp = sizes(args)
+    if not any(name.startswith("LWS_") for name in ctx.environ) and not uses_ray(
+        args, local, parse_engine_version(ctx.version)
+    ):
+        return inventory, None  # one node, no LeaderWorkerSet: nothing beyond this node to read
+    from kgc_launch.hardware.lws import group_inventory, lws_group
+
     group = lws_group(ctx.environ)
     leader = group is not None and group.is_leader and group.size > 1 and tp * pp * dp > local
     if not uses_ray(args, local, parse_engine_version(ctx.version)):

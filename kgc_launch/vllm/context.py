@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from kgc_launch.errors import UsageError
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.capability import Capability, parse_capability
-from kgc_launch.hardware.cluster import ClusterStatus
-from kgc_launch.hardware.inventory import Device, Inventory
+from kgc_launch.hardware.inventory import ClusterStatus, Device, Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, RejectedCandidate
 from kgc_launch.runtime import RuntimeConfigEffect

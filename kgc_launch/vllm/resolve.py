@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kgc_launch.findings import Finding
-from kgc_launch.hardware.cluster import ClusterStatus
-from kgc_launch.hardware.inventory import Inventory
+from kgc_launch.hardware.inventory import ClusterStatus, Inventory
 from kgc_launch.model.facts import MemoryPlan, ModelFacts
 from kgc_launch.records import AutoConfigDecision, AutoConfigSource, to_plain
 from kgc_launch.serve_args import ServeArgs
