@@ -12,12 +12,12 @@ import pytest
 
 from kgc_launch import cli
 from kgc_launch.deploy.check import CheckSettings, DeployChecker
-from kgc_launch.deploy.groups import Group, Role, group_devices
 from kgc_launch.deploy.launch import Launch
 from kgc_launch.deploy.model_source import choose_model
 from kgc_launch.deploy.report import LaunchResult, format_report, report_exit_code
 from kgc_launch.deploy.scan import HELM_TEMPLATE_WHY, STDIN_NAME, ScanResult, file_kind, scan_paths
 from kgc_launch.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT_NO
+from kgc_launch.hardware.groups import Group, Role, group_devices
 from kgc_launch.hardware.select import hardware_from_spec
 from kgc_launch.knowngood.load import load_registry
 from testing.registry_files import DEPLOY_REGISTRY, write_registry

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from kgc_launch.deploy.accelerators import Accelerator
-from kgc_launch.deploy.groups import Group, Role
 from kgc_launch.deploy.launch import Launch, SourceKind
 from kgc_launch.deploy.resolve import EngineVerdict, hardware_skip, judge_engine, launch_inventory
+from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.hardware.presets import inventory_from_preset
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts

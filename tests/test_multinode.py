@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from kgc_launch.hardware.cluster import inventory_from_ray
-from kgc_launch.hardware.inventory import ClusterStatus
-from kgc_launch.hardware.inventory import Inventory
+from kgc_launch.hardware.inventory import ClusterStatus, Inventory
 from kgc_launch.hardware.lws import group_gpus, group_inventory, group_size_for, lws_group
 from kgc_launch.hardware.select import hardware_from_spec
 from kgc_launch.vllm.args import parse_serve_args

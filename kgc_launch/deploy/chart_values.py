@@ -25,11 +25,11 @@ from typing import Any
 
 from kgc_launch.deploy.accelerators import Accelerator, from_resource_name, from_resources
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.groups import Group, Role
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container
 from kgc_launch.deploy.launch import ModelHint, mapping
 from kgc_launch.deploy.model_source import is_hub_id
 from kgc_launch.deploy.origin import Origin, SourceText
+from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.yamlio import line_of
 
 LLMD_SOURCE = "llm-d-incubation/llm-d-modelservice templates/_helpers.tpl@3051935e"

@@ -26,9 +26,9 @@ from typing import Any
 
 from kgc_launch.deploy.accelerators import Accelerator, from_resource_name, from_resources
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.groups import Group, Role
 from kgc_launch.deploy.k8s_container import read_env
 from kgc_launch.deploy.launch import EnvValue, Launch, Unknown
+from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.yamlio import line_of
 
 CHART_REVISION = "vllm-project/production-stack@a6c01db05f65"

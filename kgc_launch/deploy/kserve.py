@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kgc_launch.deploy.command import ReadLaunches
-from kgc_launch.deploy.groups import Group, Role
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container, token_origins
 from kgc_launch.deploy.launch import EnvValue, Launch, ModelHint, Note, mapping, mentions_engine
 from kgc_launch.deploy.model_source import is_hub_id
 from kgc_launch.deploy.origin import SourceText
+from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.yamlio import line_of
 
 CONTAINER_NAME = "kserve-container"

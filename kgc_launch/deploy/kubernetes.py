@@ -39,7 +39,6 @@ from kgc_launch.deploy import operators
 from kgc_launch.deploy.accelerators import Accelerator, from_resources
 from kgc_launch.deploy.command import shell_script_of
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.groups import Group, Role
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container
 from kgc_launch.deploy.kserve import read_model_reference, read_serving_runtime
 from kgc_launch.deploy.launch import EnvValue, ModelHint, Unknown, mapping, strip_wrappers
@@ -47,6 +46,7 @@ from kgc_launch.deploy.model_source import annotation_hint, download_hint
 from kgc_launch.deploy.origin import SourceText
 from kgc_launch.deploy.shell import split_script
 from kgc_launch.errors import InputError
+from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.yamlio import line_of
 
 _TEMPLATED = frozenset(

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from kgc_launch.deploy.accelerators import Accelerator
-from kgc_launch.deploy.groups import Group
 from kgc_launch.deploy.images import image_entrypoint, image_repository, is_engine_image, mentions_engine_text
+from kgc_launch.hardware.groups import Group
 from kgc_launch.launch_options import FLAG_OPTIONS, VALUE_OPTIONS
 
 if TYPE_CHECKING:

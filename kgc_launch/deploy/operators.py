@@ -31,13 +31,13 @@ from typing import Any
 
 from kgc_launch.deploy.accelerators import Accelerator, from_profile_name, from_resources
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.groups import Group, Role
 from kgc_launch.deploy.images import known_image
 from kgc_launch.deploy.k8s_container import read_env
 from kgc_launch.deploy.launch import EnvValue, Launch, ModelHint, Unknown, mapping
 from kgc_launch.deploy.model_source import annotation_hint, is_hub_id
 from kgc_launch.deploy.origin import SourceText
 from kgc_launch.errors import InputError
+from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.yamlio import line_of
 
 IMPLIED = "implied by the operator: the command is the one its controller builds"

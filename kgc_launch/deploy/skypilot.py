@@ -16,9 +16,9 @@ from typing import Any
 from kgc_launch.deploy.accelerators import Accelerator, from_profile_name
 from kgc_launch.deploy.command import ContainerArgv, read_launches
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.groups import Group, Role
 from kgc_launch.deploy.launch import EnvValue, Unknown, mapping
 from kgc_launch.deploy.origin import SourceText
+from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.yamlio import line_of
 
 _TASK_KEYS = frozenset(["resources", "setup", "num_nodes", "envs", "secrets", "workdir", "file_mounts", "service"])

@@ -45,8 +45,12 @@ def lws_group(environ: Mapping[str, str]) -> LwsGroup | None:
 
 
 def group_gpus(group_size: int, gpus_per_pod: int) -> int:
-    """GPUs a group of `group_size` pods with `gpus_per_pod` each holds."""
-    return max(group_size, 0) * max(gpus_per_pod, 0)
+    """GPUs a group of `group_size` pods with `gpus_per_pod` each holds: the rule the deploy check applies to
+    a LeaderWorkerSet manifest (`kgc_launch.hardware.groups.group_devices`), seen from inside a pod."""
+    from kgc_launch.hardware.groups import Role, group_devices
+
+    roles = [Role("leader", 1, max(gpus_per_pod, 0)), Role("worker", max(group_size - 1, 0), max(gpus_per_pod, 0))]
+    return group_devices(roles) or 0 if group_size >= 1 else 0
 
 
 def group_size_for(world_size: int, gpus_per_pod: int) -> int:
