@@ -50,12 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tensor-parallel-size", "-tp", type=_at_least_one, default=1, metavar="N")
     parser.add_argument("--pipeline-parallel-size", "-pp", type=_at_least_one, default=1, metavar="N")
-    # vLLM's own flags are taken as written and judged by vLLM's parser rules (`vllm_problems`), as a launch is.
-    parser.add_argument("--max-model-len", metavar="L", help="default: max_position_embeddings")
+    # Judged by vLLM's parser rules (`vllm_problems`), as a launch is: the same refusal, in the same words.
+    parser.add_argument("--max-model-len", type=_at_least_one, metavar="L", help="default: max_position_embeddings")
     parser.add_argument("--gpu-memory-utilization", metavar="F", help="default: vLLM's for --vllm-version")
     parser.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default="auto", metavar="D")
-    parser.add_argument("--max-num-seqs", metavar="S", help="default: vLLM's for the GPU")
-    parser.add_argument("--max-num-batched-tokens", metavar="T")
+    parser.add_argument("--max-num-seqs", type=_at_least_one, metavar="S", help="default: vLLM's for the GPU")
+    parser.add_argument("--max-num-batched-tokens", type=_at_least_one, metavar="T")
     parser.add_argument(
         "--vllm-version",
         metavar="V",

@@ -40,6 +40,7 @@ ConfigReader = Callable[[str], list[str]]
 ORIGIN = "vllm-args"
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's _negative_number_matcher
 _HUMAN = ("human_int", "human_int_or_auto")
+_PLACEHOLDER = re.compile(r"\$[({]")
 _JSON = ("json", "json_or_str")
 _RULES = {"unknown": "unknown-option", "ambiguous": "ambiguous-option", "invalid": "invalid-option"}
 
@@ -180,6 +181,10 @@ class _Reader:
             return rest
         config_tokens = read_config(args.config_file)
         args.from_config_file = _option_names(config_tokens) - _option_names(rest)
+        if args.model is None and not (rest and not rest[0].startswith("-")):
+            config_tokens = self.move_model_first(config_tokens)  # vLLM takes `model:` from the file
+        else:  # a model on the command line wins over the file's
+            config_tokens = _without_model(config_tokens)
         # The model stays first; the file's flags come next so that command-line flags override them.
         if args.model is None and rest and not rest[0].startswith("-"):
             return rest[:1] + config_tokens + rest[1:]
@@ -303,6 +308,16 @@ class _Reader:
             if not _is_option(token):
                 self.positional(token)
                 continue
+            if token == "-O" and self.o_is_only_a_rewrite(tokens[index : index + 1]):
+                self.problem(
+                    "refuse",
+                    "invalid-value",
+                    f"-O {' '.join(tokens[index : index + 1])}: {self.where} "
+                    "reads -O only with a level 0-3 (unrecognized arguments)",
+                    "-O3",
+                )
+                index += 1 if index < len(tokens) and not _is_option(tokens[index]) else 0
+                continue
             opt = self.resolve(token)
             name = opt.option[2:] if opt.option else _unknown_name(token)
             value: OptionValue
@@ -354,6 +369,16 @@ class _Reader:
             seen.add(name)
             args.options[name] = value
 
+    def o_is_only_a_rewrite(self, following: list[str]) -> bool:
+        """`-O X`: vLLM rewrites `-O 0..3` to its -O option; where `-O` is no argparse option of its own, any
+        other value is left to argparse, which does not know `-O`."""
+        from kgc_launch.vllm import vocabulary
+
+        if following[:1] and following[0] in ("0", "1", "2", "3"):
+            return False
+        rels = [self.release] if self.release else list(vocabulary.known_releases())
+        return all(vocabulary.exact_option("-O", rel) is None for rel in rels)
+
     def positional(self, token: str) -> None:
         if self.args.model is None:
             self.args.model = token
@@ -392,6 +417,9 @@ class _Reader:
             what = f"{token} needs a value" + (" (the next token is an option)" if token else "")
             self.problem("refuse", "missing-value", f"{what}: {self.where} refuses it", f"{opt.option} VALUE")
             return
+        texts = [token, *(value if isinstance(value, list) else [])]
+        if any(_PLACEHOLDER.search(text) for text in texts):
+            return  # `$(VAR)` / `${VAR}` that a deploy file does not resolve: its value is not known here
         checked = vocabulary.check_value(token, value, self.release)
         verdict = checked.verdict
         if verdict == "some" and opt.option is not None and _only_unrecorded_ranges_accept(opt.option, checked):
@@ -453,6 +481,15 @@ def _only_unrecorded_ranges_accept(option: str, checked: Any) -> bool:
     return all(spec is not None and spec.range is None for spec in specs)
 
 
+def _without_model(tokens: list[str]) -> list[str]:
+    for index, token in enumerate(tokens):
+        if token == "--model":
+            return tokens[:index] + tokens[index + 2 :]
+        if token.startswith("--model="):
+            return tokens[:index] + tokens[index + 1 :]
+    return tokens
+
+
 def _unknown_name(token: str) -> str:
     return plain_name(token.partition("=")[0])
 
@@ -503,7 +540,8 @@ def _json_object(value: str) -> dict[str, Any] | None:
 
 def _is_option(token: str) -> bool:
     """argparse's test: a token starting with '-' is an option unless it is '-', a negative number or has a space."""
-    return token.startswith("-") and token != "-" and not _NEGATIVE_NUMBER.match(token) and " " not in token
+    head = token.partition("=")[0]  # argparse matches `--opt=value with spaces` before its space test
+    return token.startswith("-") and token != "-" and not _NEGATIVE_NUMBER.match(token) and " " not in head
 
 
 def config_file_tokens(document: Any, *, path: str, version: str | None = None) -> list[str]:
