@@ -405,17 +405,17 @@ def read_kgc_config(path_text: str) -> dict[str, Any]:
 def engine_accepts(engine: str, option: str) -> bool:
     """Whether `engine serve` has an option spelled exactly `option` (then it is the engine's, not ours).
 
-    vLLM's names come from the flag tables of `kgc_launch.vllm.flags` (to be replaced by the generated
-    vocabulary, `kgc_launch.vllm.vocabulary`, when it lands: this is the one place that asks); ferrum's
-    from `kgc_launch.ferrum.args`.
+    vLLM's names come from the generated vocabulary (`kgc_launch.vllm.vocabulary`, vLLM's own parser per
+    release): a spelling any known release accepts as written (full name, alias, `--no-` form, underscores for
+    dashes), not by abbreviation; ferrum's from `kgc_launch.ferrum.args`.
     """
     name = option[2:]
     if engine == "vllm":
-        from kgc_launch.vllm import flags
-        from kgc_launch.vllm.args import canonical_name
+        from kgc_launch.vllm import vocabulary
 
-        known = flags.BOOLEAN | flags.MULTI_VALUE | flags.JSON_VALUED | flags.HUMAN_READABLE_INT
-        return canonical_name(name) in known | set(flags.ALIASES.values())
+        head = option.partition("=")[0]
+        spelling = head if not head.startswith("--") else "--" + head[2:].replace("_", "-")
+        return vocabulary.exact_option(spelling) is not None
     if engine == "ferrum":
         from kgc_launch.ferrum.args import BOOLEAN
 

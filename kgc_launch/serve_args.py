@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kgc_launch.errors import UsageError
+from kgc_launch.findings import Finding
 
 OptionValue = str | bool | list[str] | dict[str, Any]
 
@@ -43,6 +44,9 @@ class ServeArgs:
     config_file: str | None = None
     extra_positionals: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+    """What the engine would reject in these arguments (a refusal) or only some of its releases accept (a
+    warning): the engine parser's verdicts, for every command that runs this launch to report alike."""
     canonical: Callable[[str], str] = field(default=plain_name, repr=False, compare=False)
     """The engine's spelling rule: a flag as written (`-tp`, `--Max_Num_Seqs`) -> its canonical name."""
     human_int_options: frozenset[str] = field(default=frozenset(), repr=False, compare=False)

@@ -3,6 +3,8 @@
 Each step starts a server as a child process, waits for it, sends it a real completion request, and stops it,
 timing every stage. Steps are plain functions over a Context; a new step reuses start() / wait_ready() /
 complete() / stop() and is added to STEPS. In order:
+- vllm-vocabulary (no server): scripts/check_vllm_vocabulary.py (the shipped vocabulary against the installed
+  vLLM) and scripts/vllm_cmdline_agreement.py (our argument reader against vLLM's parser on the corpus).
 - engine-hd64, engine-hd16: the engine-only baseline, `vllm serve` started directly; the reference that runs
   through kgc-launch are measured against.
 - launcher-hd64: the same server started THROUGH the project's kgc-launch (its .venv, scripts/_venv.sh; the e2e
@@ -777,7 +779,31 @@ def step_registry_required_flag(ctx: Context) -> Row:
     return Row(name, "ok", timings, note)
 
 
+def step_vllm_vocabulary(ctx: Context) -> Row:
+    """No server: the shipped flag vocabulary still matches the installed vLLM (scripts/check_vllm_vocabulary.py),
+    and our argument reader agrees with vLLM's own parser on the real command lines of tests/data/vllm_cmdlines
+    (scripts/vllm_cmdline_agreement.py: 100% on accept/reject, every disagreement listed)."""
+    name = "vllm-vocabulary"
+    py = str(ctx.venv / "bin" / "python")
+    timings: dict[str, float] = {}
+    notes = []
+    for script in ("check_vllm_vocabulary.py", "vllm_cmdline_agreement.py"):
+        t0 = time.monotonic()
+        done = subprocess.run(
+            [py, str(ROOT / "scripts" / script)], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, timeout=600, check=False,
+        )  # fmt: skip
+        timings[script.removesuffix(".py")] = time.monotonic() - t0
+        log(f"[{name}] {script}: exit {done.returncode}\n{done.stdout[-4000:]}")
+        if done.returncode:
+            raise StepFailed(f"[{name}] {script} exited {done.returncode}:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
+        lines = [line for line in done.stdout.splitlines() if line.startswith("| all |")]
+        notes.append(lines[0] if lines else f"{script} ok")
+    return Row(name, "ok", timings, "; ".join(notes))
+
+
 STEPS: dict[str, Callable[[Context], Row]] = {
+    "vllm-vocabulary": step_vllm_vocabulary,
     "engine-hd64": step_engine_hd64,
     "engine-hd16": step_engine_hd16,
     "launcher-hd64": step_launcher_hd64,

@@ -163,11 +163,6 @@ def test_fit_unknown_model_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["--tensor-parallel-size", "0"], "argument --tensor-parallel-size/-tp: must be at least 1, got 0"),
         (["--pipeline-parallel-size", "x"], "argument --pipeline-parallel-size/-pp: expected a whole number"),
-        (
-            ["--gpu-memory-utilization", "1.2"],
-            "argument --gpu-memory-utilization: must be in (0, 1], got 1.2",
-        ),
-        (["--gpu-memory-utilization", "0"], "argument --gpu-memory-utilization: must be in (0, 1]"),
         (["--max-model-len", "-5"], "argument --max-model-len: must be at least 1"),
         (["--max-num-seqs", "0"], "argument --max-num-seqs: must be at least 1"),
         (["--kv-cache-dtype", "int3"], "argument --kv-cache-dtype: invalid choice: 'int3'"),
@@ -179,6 +174,16 @@ def test_fit_usage_errors_name_the_flag(flags: list[str], message: str, capsys: 
     code, _, err = run(["fit", "Qwen/Qwen3-8B", "--hardware", "H100", *flags], capsys)
     assert code == 2
     assert message in err
+
+
+@pytest.mark.parametrize("value", ["1.2", "1.5"])
+def test_fit_refuses_a_utilization_vllm_refuses_in_the_launch_s_words(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["fit", "Qwen/Qwen3-8B", "--hardware", "H100", "--gpu-memory-utilization", value], capsys)
+    assert code == 1
+    assert f"--gpu-memory-utilization {value}: vLLM 0.33.0 accepts a number in (0, 1]" in err
+    assert "[vllm-args:invalid-value]" in err
 
 
 def test_fit_requires_hardware(capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,6 +36,8 @@ from kgc_launch.vllm.args import config_file_tokens, parse_serve_args
 
 if TYPE_CHECKING:
     from kgc_launch.deploy.report import Format
+    from kgc_launch.findings import Finding
+    from kgc_launch.knowngood.check import CheckReport
 
 FORMATS = ("text", "json", "sarif", "github")
 _DEPLOY_ONLY = "only with --deploy-file"
@@ -177,20 +179,29 @@ def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
     location, registry = open_registry(args.registry, origin_of(args, "registry"), no_recipes=args.no_recipes)
     from kgc_launch.knowngood.check import check_launch
 
-    serve_args = parse_serve_args(tokens, read_config=_read_config)
+    engine = args.engine or "vllm"
+    if engine == "vllm":
+        serve_args = parse_serve_args(tokens, read_config=lambda path: _read_config(path, version), version=version)
+    else:
+        serve_args = parse_serve_args(tokens, read_config=_read_config)
     report = check_launch(
         registry,
         model_ids=[args.model] + ([serve_args.model] if serve_args.model else []),
         serve_args=serve_args,
         env=env,
-        engine=args.engine or "vllm",
+        engine=engine,
         engine_version=version,
         gpus=hardware.gpus,
         require_registered=args.require_registered,
         gpu_memory_bytes=hardware.memory_bytes,
     )
+    engine_problems = serve_args.problems if engine == "vllm" else []
+    _engine_verdict(report, engine_problems)
     if as_json:
-        print_json({**report.to_json(), "layers_under_registry": describe_layers(registry)})
+        problems = [finding.to_json() for finding in engine_problems]
+        print_json(
+            {**report.to_json(), "engine_problems": problems, "layers_under_registry": describe_layers(registry)}
+        )
     else:
         layers = describe_layers(registry)
         text = render_check(report, registry=location.describe(), layers=layers)
@@ -198,7 +209,7 @@ def _run_serve_args(args: argparse.Namespace, as_json: bool) -> int:
             lines = text.split("\n")
             lines.insert(1 + len(layers), f"hardware: {described(args, 'hardware')}")
             text = "\n".join(lines)
-        print(text)
+        print(_with_engine_problems(text, engine_problems))
     return EXIT_OK if report.passed else EXIT_VERDICT_NO
 
 
@@ -224,10 +235,35 @@ def _model_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _read_config(path: str) -> list[str]:
+def _engine_verdict(report: CheckReport, problems: list[Finding]) -> None:
+    """What vLLM's own parser would reject fails the check as it refuses the launch (the same findings)."""
+    refused = [finding for finding in problems if finding.severity == "refuse"]
+    if not refused:
+        return
+    report.verdict = "fail"
+    why = f"vLLM would refuse the arguments ({len(refused)} problem{'s' if len(refused) > 1 else ''})"
+    report.reason = why if report.reason is None else f"{why}; {report.reason}"
+
+
+def _with_engine_problems(text: str, problems: list[Finding]) -> str:
+    """The engine's verdicts on the arguments, above the verdict line."""
+    if not problems:
+        return text
+    lines = text.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("verdict:"))
+    shown = []
+    for finding in problems:
+        label = "REFUSED" if finding.severity == "refuse" else "WARN   "
+        shown.append(f"{label}  [{finding.source}] {finding.message}")
+        if finding.fix:
+            shown.append(f"           fix: {finding.fix}")
+    return "\n".join(lines[:at] + shown + lines[at:])
+
+
+def _read_config(path: str, version: str | None = None) -> list[str]:
     from kgc_launch.yamlio import load_yaml_documents
 
     documents = load_yaml_documents(path, what="--config file")
     if not documents:
         raise InputError("the --config file is empty", path=path)
-    return config_file_tokens(documents[0], path=path)
+    return config_file_tokens(documents[0], path=path, version=version)

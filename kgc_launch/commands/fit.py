@@ -19,6 +19,7 @@ from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO, InputError, UsageError
 from kgc_launch.units import GIB
 
 if TYPE_CHECKING:
+    from kgc_launch.findings import Finding
     from kgc_launch.hardware.inventory import Device, Inventory
     from kgc_launch.model.facts import MemoryPlan, ModelFacts
 
@@ -32,16 +33,6 @@ def _at_least_one(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
     return value
 
 
@@ -59,10 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tensor-parallel-size", "-tp", type=_at_least_one, default=1, metavar="N")
     parser.add_argument("--pipeline-parallel-size", "-pp", type=_at_least_one, default=1, metavar="N")
+    # Judged by vLLM's parser rules (`vllm_problems`), as a launch is: the same refusal, in the same words.
     parser.add_argument("--max-model-len", type=_at_least_one, metavar="L", help="default: max_position_embeddings")
-    parser.add_argument(
-        "--gpu-memory-utilization", type=_fraction, metavar="F", help="default: vLLM's for --vllm-version"
-    )
+    parser.add_argument("--gpu-memory-utilization", metavar="F", help="default: vLLM's for --vllm-version")
     parser.add_argument("--kv-cache-dtype", choices=KV_CACHE_DTYPES, default="auto", metavar="D")
     parser.add_argument("--max-num-seqs", type=_at_least_one, metavar="S", help="default: vLLM's for the GPU")
     parser.add_argument("--max-num-batched-tokens", type=_at_least_one, metavar="T")
@@ -81,6 +71,13 @@ def run(args: argparse.Namespace) -> int:
     from kgc_launch.model.metadata import read_model
 
     _check_version(args.vllm_version)
+    problems = vllm_problems(args)
+    for finding in problems:
+        print(f"kgc-launch fit: {finding.severity}: {finding.message} [{finding.source}]", file=sys.stderr)
+        if finding.fix:
+            print(f"  fix: {finding.fix}", file=sys.stderr)
+    if any(finding.severity == "refuse" for finding in problems):
+        return EXIT_VERDICT_NO
     inventory = select_hardware(args.hardware, os.environ, use_cuda_driver=False)
     spec = args.hardware or "(probed)"
     devices = _devices(inventory, args.tensor_parallel_size * args.pipeline_parallel_size, spec)
@@ -101,6 +98,18 @@ def run(args: argparse.Namespace) -> int:
         given = described(args, "hardware") if args.hardware else "this machine's GPUs (probed; no --hardware)"
         print(_table(facts, devices, plan, given))
     return EXIT_OK if plan.fits else EXIT_VERDICT_NO
+
+
+def vllm_problems(args: argparse.Namespace) -> list[Finding]:
+    """What vLLM's parser would reject in fit's vLLM flags: the same findings, and words, as a launch gets."""
+    from kgc_launch.vllm.args import parse_serve_args
+
+    tokens = [args.model, "--kv-cache-dtype", args.kv_cache_dtype]
+    for flag in _PLAN_FLAGS:
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if value is not None:
+            tokens += [flag, str(value)]
+    return parse_serve_args(tokens, version=args.vllm_version).problems
 
 
 def _check_version(version: str | None) -> None:

@@ -129,4 +129,6 @@ def _who(finding: Finding) -> str:
     """Who refuses, as the report names it."""
     if finding.origin == "vllm-rule":
         return f"vLLM rule {finding.rule_id}"
+    if finding.origin == "vllm-args":
+        return f"vLLM's argument parser ({finding.rule_id})" if finding.rule_id else "vLLM's argument parser"
     return {"ferrum-resolver": "ferrum resolver", "launcher": "kgc-launch"}.get(finding.origin, finding.origin)

@@ -41,9 +41,10 @@ def finish_argv(argv: list[str], artifacts_dir: Path) -> list[str]:
 
 
 def plan(ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:
-    read_config = (lambda path: _read_config(ctx.cwd, path)) if ctx.local_files else None
-    args = parse_serve_args(ctx.command.serve_args, read_config=read_config)
+    read_config = (lambda path: _read_config(ctx.cwd, path, ctx.version)) if ctx.local_files else None
+    args = parse_serve_args(ctx.command.serve_args, read_config=read_config, version=ctx.version)
     findings: list[Finding] = [Finding("warn", note, origin="vllm-args") for note in args.notes]
+    findings += args.problems  # what vLLM's own parser (or config class) would reject: refused before it starts
     facts = None
     if args.model is None:
         findings.append(
@@ -191,14 +192,14 @@ def vllm_platform(version: str | None, version_source: str, environ: Mapping[str
     return "cuda"
 
 
-def _read_config(cwd: Path, path: str) -> list[str]:
+def _read_config(cwd: Path, path: str, version: str | None = None) -> list[str]:
     from kgc_launch.yamlio import load_yaml_documents
 
     file = Path(path) if Path(path).is_absolute() else cwd / path
     if file.suffix not in (".yaml", ".yml"):
         raise InputError("vLLM reads --config only from a .yaml/.yml file", path=file)
     documents = load_yaml_documents(file, what="vLLM --config file")
-    return config_file_tokens(documents[0] if documents else {}, path=str(file))
+    return config_file_tokens(documents[0] if documents else {}, path=str(file), version=version)
 
 
 def _entries(args: ServeArgs, environ: Mapping[str, str]) -> list[RuntimeConfigEntry]:

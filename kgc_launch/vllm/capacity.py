@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from kgc_launch.errors import InputError
 from kgc_launch.hardware.inventory import Device
 from kgc_launch.model.facts import MemoryPlan
 from kgc_launch.records import AutoConfigSource
 from kgc_launch.units import GIB
-from kgc_launch.versions import parse_range
+from kgc_launch.versions import EngineVersion, parse_range
 from kgc_launch.vllm.context import MEMORY, PERFORMANCE, ResolveContext
 from kgc_launch.vllm.parallel import mig_parent_memory
 from kgc_launch.vllm.problems import NO_FIX
@@ -147,7 +147,7 @@ def _check_memory_plan(ctx: ResolveContext, max_model_len: int | None) -> None:
 
 def decide_utilization(ctx: ResolveContext) -> float:
     requested = ctx.option_float("gpu-memory-utilization", example="0.9")
-    default = float(ctx.rules.defaults.get("gpu_memory_utilization", DEFAULT_UTILIZATION))
+    default = default_utilization(ctx.rules.defaults.get("gpu_memory_utilization", DEFAULT_UTILIZATION), ctx.version)
     if requested is None:
         utilization = default
         ctx.decide("gpu_memory_utilization", str(utilization), AutoConfigSource.DEFAULT, affects=[MEMORY])
@@ -158,6 +158,26 @@ def decide_utilization(ctx: ResolveContext) -> float:
     if ctx.on_cuda and 0 < utilization <= 1:
         _check_free_memory(ctx, utilization)
     return utilization
+
+
+def default_utilization(entry: object, version: EngineVersion | None) -> float:
+    """vLLM's default gpu_memory_utilization for `version`: a number, or `{"by_version": [{"versions": RANGE,
+    "value": X}], "unknown_version": X}` (0.9 up to 0.19, 0.92 from 0.20: registry/vllm-rules.json)."""
+    if not isinstance(entry, dict):
+        return float(cast(float, entry))
+    release = version.release if version is not None else None
+    if release is not None:
+        for item in entry.get("by_version", ()):
+            if parse_range(str(item["versions"])).contains(_normalized(release)):
+                return float(item["value"])
+    return float(entry["unknown_version"])
+
+
+def _normalized(release: tuple[int, ...]) -> tuple[int, ...]:
+    parts = list(release)
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
 
 
 def _check_free_memory(ctx: ResolveContext, utilization: float) -> None:

@@ -854,3 +854,14 @@ def check_value(spelling: str, value: str | Sequence[str] | None, release: str |
     else:
         msg = problems[-1] if len(set(problems)) == 1 or release is not None else f"{problems[-1]} (and others)"
     return ValueCheck(spelling, shown, release and rels[0], verdict, tuple(acc), tuple(rej), tuple(problems), msg)
+
+
+def exact_option(spelling: str, release: str | None = None) -> str | None:
+    """The option an exact spelling (`--max-num-seqs`, `-tp`, `--no-enable-lora`) names in `release` (None: in any
+    known release, the newest description), with no abbreviation or rewriting; None if it has no such spelling.
+    For reading back parsed option names, and for vLLM's `--config` file, which looks spellings up exactly."""
+    if release is not None:
+        hit = _vocab().release_index(resolve_release_or_raise(release))[0].get(spelling)
+        return hit[0].option if hit else None
+    variants = _vocab().by_spelling.get(spelling)
+    return variants[-1].option if variants else None
