@@ -782,7 +782,8 @@ def step_registry_required_flag(ctx: Context) -> Row:
 def step_vllm_vocabulary(ctx: Context) -> Row:
     """No server: the shipped flag vocabulary still matches the installed vLLM (scripts/check_vllm_vocabulary.py),
     and our argument reader agrees with vLLM's own parser on the real command lines of tests/data/vllm_cmdlines
-    (scripts/vllm_cmdline_agreement.py: 100% on accept/reject, every disagreement listed)."""
+    (scripts/vllm_cmdline_agreement.py: it fails on any disagreement not explained in
+    tests/data/vllm_cmdlines/known_disagreements.json)."""
     name = "vllm-vocabulary"
     py = str(ctx.venv / "bin" / "python")
     timings: dict[str, float] = {}
