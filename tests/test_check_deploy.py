@@ -427,3 +427,16 @@ def test_the_launchs_engine_option_names_its_engine(
     (result,) = document["results"]
     assert code == EXIT_VERDICT_NO and result["launch"]["engine"] == "vllm"
     assert [m["flag"] for m in result["missing"]] == ["--enable-prefix-caching"]
+
+
+def test_what_vllms_own_parser_rejects_fails_without_hardware_too(
+    registry: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The flag vocabulary judges the arguments with or without --hardware: a flag vLLM never accepts fails,
+    and a value the file does not hold (set when the container starts) is a note, not a verdict."""
+    script = tmp_path / "serve.sh"
+    script.write_text("vllm serve Org/Dense-8B --tensor-paralel-size 2 --port $PORT\n")
+    code, out = check(registry, capsys, "--deploy-file", str(script))
+    assert code == EXIT_VERDICT_NO and ": FAIL" in out
+    assert "--tensor-paralel-size" in out and "fix: --tensor-parallel-size" in out
+    assert "not checked: --port '$PORT'" in out or "not checked: --port $PORT" in out

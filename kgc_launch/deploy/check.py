@@ -31,7 +31,7 @@ from kgc_launch.deploy.launch import Launch, has_unexpanded
 from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import LaunchResult, MissingFlag, Refusal, Severity
-from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory
+from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory, who_refuses
 from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
@@ -117,6 +117,8 @@ class DeployChecker:
             undecided += registry_findings(result, report, unknown)
         if inventory is not None:
             undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options)
+        else:  # no resolver here, but what the engine's own parser rejects is rejected on any hardware
+            parser_findings(result, serve_args)
         if unknown:
             values = ", ".join(f"{name} ({why})" for name, why in unknown.items())
             result.notes.append(f"values not in the file: {values}")
@@ -214,6 +216,19 @@ class DeployChecker:
         result.warnings += verdict.warnings
         result.notes += verdict.notes
         return verdict.undecided
+
+
+def parser_findings(result: LaunchResult, serve_args: ServeArgs) -> None:
+    """The engine parser's verdicts on the arguments (vLLM's flag vocabulary), as the launch would give them.
+    A verdict on a value the file does not hold (`--port $PORT`, set when the container starts) is not
+    decided here: a note says so."""
+    for finding in serve_args.problems:
+        if has_unexpanded(finding.message):
+            result.notes.append(f"not checked: {finding.message}; the value is not in the file")
+        elif finding.severity == "refuse":
+            result.refusals.append(Refusal(finding.message, finding.fix, who_refuses(finding)))
+        else:
+            result.warnings.append(finding.message + (f" (fix: {finding.fix})" if finding.fix else ""))
 
 
 def registry_args(launch: Launch) -> ServeArgs:

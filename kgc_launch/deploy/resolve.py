@@ -117,7 +117,7 @@ def judge_engine(
                 f"--{named[0]} from a value it does not hold ({plan.unknown_options[named[0]]})"
             )
         elif finding.severity == "refuse":
-            verdict.refusals.append(Refusal(finding.message, finding.fix, _who(finding)))
+            verdict.refusals.append(Refusal(finding.message, finding.fix, who_refuses(finding)))
         elif finding.rule_id in UNKNOWN_FACTS_RULES:
             verdict.notes.append(finding.message)
         elif finding.rule_id not in NODE_STATE_RULES:
@@ -125,7 +125,7 @@ def judge_engine(
     return verdict
 
 
-def _who(finding: Finding) -> str:
+def who_refuses(finding: Finding) -> str:
     """Who refuses, as the report names it."""
     if finding.origin == "vllm-rule":
         return f"vLLM rule {finding.rule_id}"
