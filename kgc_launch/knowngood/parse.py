@@ -17,8 +17,8 @@ from kgc_launch.errors import InputError
 from kgc_launch.yamlio import guard_expansion, load_yaml_documents, refuse_deep_nesting
 
 
-def parse_plain(text: str, *, path: str | Path) -> Any:
-    """The single YAML document in `text` as plain Python data (None when there is none)."""
+def parse_plain(text: str, *, path: str | Path, what: str = "registry") -> Any:
+    """The single YAML document in `text` (YAML 1.2) as plain Python data (None when there is none)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -42,7 +42,7 @@ def parse_plain(text: str, *, path: str | Path) -> Any:
             gc.enable()
     if len(documents) > 1:
         raise InputError(
-            "the registry holds more than one YAML document", path=path, hint="keep one document (no `---`)"
+            f"the {what} holds more than one YAML document", path=path, hint="keep one document (no `---`)"
         )
     document = documents[0] if documents else None
     guard_expansion(document, path=path)

@@ -8,13 +8,12 @@ version that is not one, flags that do not parse) are not errors: they are skipp
 from __future__ import annotations
 
 import contextlib
-import gc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kgc_launch.errors import InputError
-from kgc_launch.yamlio import guard_expansion, read_text_limited, refuse_deep_nesting
+from kgc_launch.yamlio import read_text_limited
 
 RECIPE_MAX_BYTES = 4 * 1024 * 1024
 
@@ -75,33 +74,10 @@ def read_recipe(checkout: Checkout, file: Path) -> RecipeFile:
 
 
 def load_yaml(file: Path, *, what: str) -> Any:
-    """One YAML document as plain data (YAML 1.2, as the recipes site reads it)."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    """One YAML document as plain data (YAML 1.2, as the recipes site reads it), read as a registry is."""
+    from kgc_launch.knowngood.parse import parse_plain
 
-    text = read_text_limited(file, max_bytes=RECIPE_MAX_BYTES, what=what)
-    refuse_deep_nesting(text, path=file)
-    yaml = YAML(typ="safe")
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        documents = [document for document in yaml.load_all(text) if document is not None]
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "malformed YAML"
-        raise InputError(f"invalid YAML: {problem}", path=file, line=None if mark is None else mark.line + 1) from None
-    except YAMLError as error:
-        raise InputError(f"invalid YAML: {error}", path=file) from None
-    except RecursionError:
-        raise InputError("invalid YAML: nested too deeply", path=file) from None
-    finally:
-        if enabled:
-            gc.enable()
-    if len(documents) > 1:
-        raise InputError(f"the {what} holds more than one YAML document", path=file)
-    document = documents[0] if documents else None
-    guard_expansion(document, path=file)
-    return document
+    return parse_plain(read_text_limited(file, max_bytes=RECIPE_MAX_BYTES, what=what), path=file, what=what)
 
 
 def git_head(root: Path) -> str | None:
