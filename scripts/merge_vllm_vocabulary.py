@@ -27,8 +27,9 @@ DEFAULT_OUT = ROOT / "registry" / "vllm-options.json"
 FORMAT = 1
 
 # The fields of a generator record that the data keeps per release (each variant of an option is one distinct
-# combination of them). Left out: "action" (kind says it), "json_nested" (the keys of nested config classes: big,
-# unused by the loader), "group". The help text is kept once per option, from the newest release that has it (it is
+# combination of them). Left out: "action" (kind says it), "group". "json_nested" (the fields of nested config
+# classes, e.g. --compilation-config's pass_config) is kept: vLLM rejects an unknown nested key where the nested
+# class forbids extra keys. The help text is kept once per option, from the newest release that has it (it is
 # what a message quotes; no release's parsing depends on it).
 VARIANT_KEYS = (
     "aliases",
@@ -50,6 +51,7 @@ VARIANT_KEYS = (
     "json_class",
     "json_fields",
     "json_extra_forbidden",
+    "json_nested",
     "json_extra_policy",
     "json_unknown_key_at_parse",
     "json_bare_values_accepted",

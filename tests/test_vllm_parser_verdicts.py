@@ -48,9 +48,9 @@ def test_an_unambiguous_prefix_is_the_option_as_argparse_reads_it() -> None:
 
 
 def test_dotted_short_alias_is_config_not_a_positional() -> None:
-    args = parse(f"{MODEL} -cc.pass_config.x=True")
+    args = parse(f"{MODEL} -cc.pass_config.fuse_allreduce_rms=True")
     assert args.model == MODEL and args.extra_positionals == []
-    assert args.get("compilation-config") == {"pass_config": {"x": "True"}} and not args.problems
+    assert args.get("compilation-config") == {"pass_config": {"fuse_allreduce_rms": "True"}} and not args.problems
 
 
 @pytest.mark.parametrize(
@@ -186,3 +186,14 @@ def test_launch_check_deploy_and_fit_give_one_answer(
         code = cli.main([*argv, flag, value])
         err = capsys.readouterr().err
         assert code == 1 and expected[0] in err
+
+
+def test_an_unknown_key_inside_a_nested_config_object_is_refused_where_vllm_parses_it() -> None:
+    """0.32's PassConfig forbids extra keys and --compilation-config is validated while parsing (the recipe
+    line recipes-minimax-m27-compilation-config of the corpus); 0.12 validated it later, so not there."""
+    bad = ["M", "--compilation-config", '{"mode": 3, "pass_config": {"fuse_minimax_qk_norm": true}}']
+    found = refusals(parse_serve_args(bad, version="0.32.0"))
+    assert [(rule, "fuse_minimax_qk_norm" in message) for rule, message, _ in found] == [("invalid-value", True)]
+    good = ["M", "--compilation-config", '{"pass_config": {"fuse_allreduce_rms": true}}']
+    assert refusals(parse_serve_args(good, version="0.32.0")) == []
+    assert refusals(parse_serve_args(bad, version="0.12.0")) == []

@@ -91,6 +91,9 @@ class OptionSpec:
     json_bare_values: tuple[str, ...]
     json_human_numbers: bool
     json_field_ranges: Mapping[str, ValueRange]
+    json_nested_forbidden: Mapping[str, tuple[str, ...]]
+    """Nested config objects whose class forbids extra keys (`pass_config` of `--compilation-config`) -> their
+    fields: vLLM rejects any other key inside them."""
     deprecated: bool
     hidden: bool
     help: str | None
@@ -373,6 +376,7 @@ def _spec(v: _Variant, release: str) -> OptionSpec:
         json_bare_values=tuple(r.get("json_bare_values_accepted") or ()),
         json_human_numbers=bool(r.get("json_human_numbers")),
         json_field_ranges=ranges,
+        json_nested_forbidden=_nested_forbidden(r.get("json_nested")),
         deprecated=bool(r.get("deprecated")),
         hidden=bool(r.get("hidden")),
         help=r.get("help"),
@@ -766,6 +770,15 @@ def _check_one(spec: OptionSpec, res: Resolution, value: str, rules: ParserRules
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             return f"{flag}: vLLM {rel} rejects the key(s) {', '.join(map(repr, unknown))} {when}{hint}"
     if isinstance(converted, dict):
+        # Nested keys only where vLLM validates the object while parsing (--compilation-config from 0.13): where it
+        # validates later, whether a nested object is built from the user's keys is not recorded.
+        nested_checked = spec.json_nested_forbidden if spec.json_unknown_key_at_parse == "rejected" else {}
+        for key, nested in converted.items():
+            allowed = nested_checked.get(key)
+            if allowed is not None and isinstance(nested, dict) and (extra := sorted(set(nested) - set(allowed))):
+                close = [c for k in extra for c in _close(k, allowed)]
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                return f"{flag}: vLLM {rel} rejects the key(s) {', '.join(map(repr, extra))} inside {key}{hint}"
         for key, rng in spec.json_field_ranges.items():
             x = converted.get(key, _MISSING)
             if isinstance(x, (int, float)) and not isinstance(x, bool) and not rng.contains(float(x)):
@@ -865,3 +878,14 @@ def exact_option(spelling: str, release: str | None = None) -> str | None:
         return hit[0].option if hit else None
     variants = _vocab().by_spelling.get(spelling)
     return variants[-1].option if variants else None
+
+
+def _nested_forbidden(nested: object) -> dict[str, tuple[str, ...]]:
+    """`json_nested` of the generated data: each nested config object whose class forbids extra keys."""
+    if not isinstance(nested, dict):
+        return {}
+    found = {}
+    for key, about in nested.items():
+        if isinstance(about, dict) and about.get("json_extra_forbidden") and isinstance(about.get("json_fields"), list):
+            found[str(key)] = tuple(str(field) for field in about["json_fields"])
+    return found
