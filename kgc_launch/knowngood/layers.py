@@ -27,16 +27,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kgc_launch.data import shipped_file
-from kgc_launch.errors import InputError, UsageError
+from kgc_launch.errors import InputError
 from kgc_launch.knowngood.registry import USER_LAYER, Found, Origin, Registry, engine_key, id_key
 from kgc_launch.knowngood.schema import ModelEntry, RequiredFlag
+from kgc_launch.launch_options import truth
 
 RECIPES_LAYER = "recipes"
 RECIPES_LAYER_FILE = "recipes-layer.yaml"
 NO_RECIPES_ENV = "KGC_NO_RECIPES"
 RECIPES_LAYER_ENV = "KGC_RECIPES_LAYER"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -55,14 +54,7 @@ def recipes_disabled(flag: bool, environ: Mapping[str, str]) -> bool:
     if flag:
         return True
     raw = environ.get(NO_RECIPES_ENV)
-    if raw is None:
-        return False
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise UsageError(f"{NO_RECIPES_ENV}={raw!r} is not a boolean", hint="use 1/0, true/false, yes/no or on/off")
+    return False if raw is None else truth(raw, NO_RECIPES_ENV)
 
 
 def recipes_layer_file(environ: Mapping[str, str]) -> LayerFile | None:
