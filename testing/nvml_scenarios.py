@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kgc_launch.hardware.fake_nvml import FakeDescription, FakeNvml
+from kgc_launch.hardware.fake_nvml import FakeNvml, read_description
 
 BENCHMARK_FILE = Path(__file__).resolve().parent / "nvml" / "8xh100.json"
 
@@ -167,7 +167,7 @@ def scenario(name: str) -> dict[str, Any]:
 def fake_nvml(description: str | dict[str, Any]) -> FakeNvml:
     """A fake NVML for a scenario name or a description."""
     document = scenario(description) if isinstance(description, str) else description
-    return FakeNvml(FakeDescription.model_validate(document))
+    return FakeNvml(read_description(document))
 
 
 def write_scenario(name: str, path: Path) -> Path:

@@ -3,13 +3,21 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import pynvml
 import pytest
 
 from kgc_launch.errors import InputError
 from kgc_launch.hardware import fake_nvml, nvml_codes
-from kgc_launch.hardware.fake_nvml import SURFACE, FakeNvml, load_description, nvml_error
+from kgc_launch.hardware.fake_nvml import (
+    SURFACE,
+    DescriptionError,
+    FakeNvml,
+    load_description,
+    nvml_error,
+    read_description,
+)
 from testing.nvml_scenarios import BENCHMARK_FILE, SCENARIOS, scenario
 from testing.nvml_scenarios import fake_nvml as make_fake
 
@@ -133,3 +141,41 @@ def test_every_scenario_is_a_valid_description_and_the_benchmark_file_is_current
     assert json.loads(BENCHMARK_FILE.read_text()) == SCENARIOS["eight_h100"], (
         "regenerate with: python -m testing.nvml_scenarios"
     )
+
+
+_GPU = {
+    "name": "NVIDIA H100 80GB HBM3",
+    "uuid": "GPU-0",
+    "pci_bus_id": "00000000:18:00.0",
+    "compute_capability": "9.0",
+    "memory_total_mib": 81559,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "message", "field"),
+    [
+        ({"cuda_driver": 1}, "expected true or false, got 1", "cuda_driver"),
+        ({"cuda_driver_version": True}, "expected an integer, got true", "cuda_driver_version"),
+        ({"devices": {}}, "expected a list", "devices"),
+        ({"devices": [{"colour": "green"}]}, "unknown field", "devices.0.colour"),
+        ({"devices": [{**_GPU, "mig_mode": [1]}]}, "expected two integers", "devices.0.mig_mode"),
+        ({"devices": [{**_GPU, "mig_slices": [{"index": 0}]}]}, "field required", "devices.0.mig_slices.0.uuid"),
+    ],
+)
+def test_the_reader_is_strict_and_names_the_field(change: dict[str, Any], message: str, field: str) -> None:
+    with pytest.raises(DescriptionError, match=message) as error:
+        read_description(change)
+    assert error.value.field == field
+
+
+def test_the_reader_fills_defaults_and_reads_nested_records() -> None:
+    description = read_description({"devices": [{**_GPU, "mig_mode": [1, 0], "mig_slices": []}]})
+    gpu = description.devices[0]
+    assert (gpu.mig_mode, gpu.max_mig_devices, gpu.sm_count, description.driver_version) == (
+        (1, 0),
+        7,
+        None,
+        "550.54.15",
+    )
+    assert read_description(json.loads(BENCHMARK_FILE.read_text())).devices[7].sm_count == 132

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from kgc_launch import cli
+from kgc_launch.hardware.fake_nvml import FAKE_NVML_ENV
 from testing.fake_engine import make_fake_engine, make_fake_vllm_venv, read_record
 from testing.model_files import write_model_dir
+from testing.nvml_scenarios import BENCHMARK_FILE
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
@@ -381,6 +383,7 @@ def test_a_launch_imports_no_pydantic_ruamel_or_packaging(tmp_path: Path, engine
     ferrum = ["--ferrum-features", "cuda,vllm-moe-marlin", "ferrum", "serve", "Qwen/Qwen3-30B-A3B"]
     launches = {
         "vllm exec": (["--hardware", "H100", "vllm", "serve", LLAMA_8B], 0),
+        "vllm exec, probe of a simulated node": (["vllm", "serve", LLAMA_8B], 0),
         "vllm dry run": (["--dry-run", "--json", "--hardware", "H100", "vllm", "serve", LLAMA_8B], 0),
         "vllm refusal": (["--hardware", "2xH100", "vllm", "serve", LLAMA_70B, "-tp", "4"], 78),
         "ferrum exec": (["--hardware", "RTX4090", "--workload", "m3_qwen3_30b_a3b_int4", *ferrum], 0),
@@ -394,6 +397,7 @@ def test_a_launch_imports_no_pydantic_ruamel_or_packaging(tmp_path: Path, engine
             capture_output=True,
             text=True,
             timeout=60,
+            env={**os.environ, FAKE_NVML_ENV: str(BENCHMARK_FILE)},  # the probe runs where no --hardware is given
         )
         assert done.returncode == exit_code, f"{name}: {done.stderr[-2000:]}"
         imported = _imported_packages(done.stderr)

@@ -30,11 +30,9 @@ has no SM count for a full GPU); `"nvmlDeviceGetMemoryInfo_v2"` names the versio
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from typing import Any, ClassVar, TypeVar
 
 from kgc_launch.errors import InputError
 from kgc_launch.hardware import nvml_codes as codes
@@ -44,6 +42,7 @@ from kgc_launch.units import MIB
 FAKE_NVML_ENV = "KGC_FAKE_NVML"
 MEMORY_V2 = 0x02000028  # pynvml.nvmlMemory_v2: sizeof(c_nvmlMemory_v2_t) | 2 << 24
 MEMORY_V2_FUNCTION = "nvmlDeviceGetMemoryInfo_v2"
+_R = TypeVar("_R")
 
 
 # -- errors: pynvml's hierarchy, mirrored -------------------------------------------------------------
@@ -88,36 +87,28 @@ def nvml_error(name: str) -> NVMLError:
 
 
 # -- the description ----------------------------------------------------------------------------------
+# Plain dataclasses read by `_read` below, not by pydantic: a simulated node is what the launch benchmark
+# probes, and importing pydantic would cost it more than the whole probe (~90 ms).
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    @field_validator("errors", check_fields=False)
-    @classmethod
-    def _known_errors(cls, errors: dict[str, str]) -> dict[str, str]:
-        for function, name in errors.items():
-            if name not in codes.CODES_BY_NAME:
-                raise ValueError(f"{function}: {name!r} is not an NVML error name (e.g. NotSupported)")
-        return errors
-
-
-class FakeMigSlice(_Model):
+@dataclass
+class FakeMigSlice:
     index: int
     """MIG device index under the parent (0..max_mig_devices-1)."""
     uuid: str
     profile: str
     """`1g.10gb`; the name is `<parent name> MIG <profile>` unless `name` is given."""
-    name: str | None = None
     gpu_instance_id: int
-    compute_instance_id: int = 0
     memory_total_mib: int
-    memory_used_mib: int = 0
     sm_count: int
-    errors: dict[str, str] = {}
+    name: str | None = None
+    compute_instance_id: int = 0
+    memory_used_mib: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
 
 
-class FakeGpu(_Model):
+@dataclass
+class FakeGpu:
     name: str
     uuid: str
     pci_bus_id: str
@@ -130,22 +121,91 @@ class FakeGpu(_Model):
     mig_mode: tuple[int, int] | None = None
     """[current, pending], 1 = enabled; None: the GPU cannot do MIG."""
     max_mig_devices: int = 7
-    mig_slices: list[FakeMigSlice] = []
-    errors: dict[str, str] = {}
+    mig_slices: list[FakeMigSlice] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
     """Function -> NVML error name this GPU answers (e.g. `nvmlDeviceGetMemoryInfo: NotSupported`)."""
     lost: bool = False
     """Fallen off the bus: every query on it answers GpuIsLost."""
 
 
-class FakeDescription(_Model):
+@dataclass
+class FakeDescription:
     about: str = ""
     driver_version: str = "550.54.15"
     cuda_driver_version: int = 12040
-    errors: dict[str, str] = {}
-    missing_functions: list[str] = []
-    absent_functions: list[str] = []
+    errors: dict[str, str] = field(default_factory=dict)
+    missing_functions: list[str] = field(default_factory=list)
+    absent_functions: list[str] = field(default_factory=list)
     cuda_driver: bool = True
-    devices: list[FakeGpu] = []
+    devices: list[FakeGpu] = field(default_factory=list)
+
+
+class DescriptionError(ValueError):
+    """A description that does not fit the format; `field` is the dotted path (`devices.0.uuid`)."""
+
+    def __init__(self, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def read_description(document: object) -> FakeDescription:
+    """A parsed description (plain JSON data) as records; raises `DescriptionError`."""
+    return _read(FakeDescription, document, ())
+
+
+_CLASSES = {cls.__name__: cls for cls in (FakeMigSlice, FakeGpu, FakeDescription)}
+_SCALARS: dict[str, tuple[type, str]] = {
+    "str": (str, "a string"),
+    "int": (int, "an integer"),
+    "bool": (bool, "true or false"),
+}
+
+
+def _read(cls: type[_R], data: object, loc: tuple[str, ...]) -> _R:
+    if not isinstance(data, dict):
+        raise DescriptionError("expected an object", ".".join(loc) or None)
+    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    for key in data:
+        if key not in fields:
+            raise DescriptionError("unknown field", ".".join((*loc, str(key))))
+    values = {}
+    for name, spec in fields.items():
+        if name in data:
+            values[name] = _value(spec.type, data[name], (*loc, name))
+        elif spec.default is MISSING and spec.default_factory is MISSING:
+            raise DescriptionError("field required", ".".join((*loc, name)))
+    return cls(**values)
+
+
+def _value(kind: str, value: object, loc: tuple[str, ...]) -> Any:
+    """`value` checked against an annotation of this module (as its text: `list[FakeGpu]`, `int | None`)."""
+    where = ".".join(loc)
+    if kind.endswith(" | None"):
+        return None if value is None else _value(kind.removesuffix(" | None"), value, loc)
+    if kind in _CLASSES:
+        return _read(_CLASSES[kind], value, loc)
+    if kind in _SCALARS:
+        python, words = _SCALARS[kind]
+        if type(value) is not python:  # bool is an int to isinstance; not here
+            raise DescriptionError(f"expected {words}, got {json.dumps(value)[:40]}", where)
+        return value
+    if kind.startswith("list["):
+        if not isinstance(value, list):
+            raise DescriptionError("expected a list", where)
+        item = kind[5:-1]
+        return [_value(item, one, (*loc, str(n))) for n, one in enumerate(value)]
+    if kind == "tuple[int, int]":
+        if not (isinstance(value, list) and len(value) == 2):
+            raise DescriptionError("expected two integers, e.g. [1, 1]", where)
+        return tuple(_value("int", one, (*loc, str(n))) for n, one in enumerate(value))
+    if kind == "dict[str, str]":  # function -> NVML error name
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise DescriptionError("expected an object of strings", where)
+        for function, error in value.items():
+            if error not in codes.CODES_BY_NAME:
+                raise DescriptionError(f"{function}: {error!r} is not an NVML error name (e.g. NotSupported)", where)
+        return dict(value)
+    raise AssertionError(f"fake NVML: no reader for {kind!r}")  # a field added without teaching _value
 
 
 def load_description(path: str | Path) -> FakeDescription:
@@ -160,13 +220,12 @@ def load_description(path: str | Path) -> FakeDescription:
     except RecursionError:
         raise InputError(f"not valid JSON ({FAKE_NVML_ENV}): nested too deeply", path=path) from None
     try:
-        return FakeDescription.model_validate(document)
-    except ValidationError as error:
-        first = error.errors()[0]
+        return read_description(document)
+    except DescriptionError as error:
         raise InputError(
-            f"not a fake NVML description: {first['msg']}",
+            f"not a fake NVML description: {error}",
             path=path,
-            field=".".join(str(part) for part in first["loc"]) or None,
+            field=error.field,
             hint=f"see the format in kgc_launch/hardware/fake_nvml.py, or unset {FAKE_NVML_ENV}",
         ) from None
 
