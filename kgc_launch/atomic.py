@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -12,7 +11,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, *, mode: int =
     """Write to a temporary file in the same directory, flush and fsync it, then rename it into place."""
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = _create_beside(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -39,3 +38,14 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _create_beside(target: Path) -> tuple[int, str]:
+    """A new file next to `target`, created exclusively (what `tempfile.mkstemp` does; importing tempfile
+    costs the launch path more than the write)."""
+    while True:
+        tmp = str(target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+        except FileExistsError:
+            continue

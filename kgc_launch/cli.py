@@ -10,7 +10,6 @@ Only the standard library is imported at module level: the chosen command import
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import sys
@@ -116,6 +115,8 @@ def _dispatch(argv: list[str]) -> int:
 
 def _refuse_a_misspelt_subcommand(name: str) -> None:
     """`kgc-launch prob`: neither a subcommand nor an engine, but close to a subcommand (or to an engine's name)."""
+    import difflib
+
     from kgc_launch.engines import ADAPTERS
 
     if name.startswith("-") or "/" in name or name in ADAPTERS or name in _RUN_AS_IS or name.startswith("python"):

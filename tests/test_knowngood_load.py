@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kgc_launch import cli
+from kgc_launch import cli, filecache
 from kgc_launch.errors import EXIT_INPUT, InputError
 from kgc_launch.knowngood import cache, load
 from kgc_launch.knowngood.load import load_registry
@@ -131,7 +131,7 @@ def test_a_same_size_same_metadata_change_is_caught_by_the_digest(tmp_path: Path
     path = write_registry(tmp_path)
     cache_dir = tmp_path / "cache"
     load_registry(path, cache_dir=cache_dir)
-    key = cache.stat_key(path)
+    key = filecache.stat_key(path)
     assert key is not None and cache.read_cache(key, cache_dir) is not None
     path.write_text(SMALL_REGISTRY.replace("Org/Dense-8B", "Org/Dense-9B"), encoding="utf-8")
     assert cache.read_cache(key, cache_dir) is None
@@ -161,7 +161,7 @@ def test_an_index_and_a_data_file_from_different_writes_are_not_used(tmp_path: P
     (data_file,) = cache_dir.glob("*.data")
     stale = data_file.read_bytes()
     load_registry(path, cache_dir=None)
-    key = cache.stat_key(path)
+    key = filecache.stat_key(path)
     assert key is not None
     cache.write_cache(key, *load_registry(path, cache_dir=None).cache_parts(), cache_dir, content=b"")
     data_file.write_bytes(stale)  # the index now expects another token

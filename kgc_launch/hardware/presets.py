@@ -6,13 +6,13 @@ launch on a preset pays no YAML import.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any
 
 from kgc_launch.data import shipped_file
 from kgc_launch.errors import InputError, UsageError
+from kgc_launch.filecache import load_json
 from kgc_launch.hardware.inventory import Device, Inventory, MigSlice
 from kgc_launch.units import MIB
 
@@ -25,7 +25,7 @@ def load_catalog() -> dict[str, dict[str, Any]]:
     """Presets keyed by upper-cased name and alias."""
     path = shipped_file(PRESETS_FILE)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(path)
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read the shipped hardware presets: {error}", path=path) from None
     catalog: dict[str, dict[str, Any]] = {}

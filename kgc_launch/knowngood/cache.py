@@ -24,39 +24,14 @@ import marshal
 import os
 import struct
 import sys
-import time
 import weakref
-from collections.abc import Mapping
 from pathlib import Path
 
 from kgc_launch import __version__
+from kgc_launch.filecache import StatKey, is_racy
 
 CACHE_FORMAT = 3
-RACY_WINDOW_NS = 2_000_000_000  # coarser than any common filesystem's mtime granularity (FAT: 2 s)
 _STAMP = f"kgc-launch {__version__} cache {CACHE_FORMAT} marshal {marshal.version} py {sys.version_info[:2]}"
-
-StatKey = tuple[str, int, int, int, int, int]
-
-
-def default_cache_dir(environ: Mapping[str, str]) -> Path | None:
-    """`$XDG_CACHE_HOME/kgc-launch`, else `~/.cache/kgc-launch`; None when neither can be named."""
-    base = environ.get("XDG_CACHE_HOME") or ""
-    if not base:
-        home = environ.get("HOME") or ""
-        if not home:
-            return None
-        base = os.path.join(home, ".cache")
-    return Path(base) / "kgc-launch"
-
-
-def stat_key(path: Path) -> StatKey | None:
-    """What identifies this version of the file, or None when it cannot be stat'ed."""
-    try:
-        real = os.path.realpath(path)
-        st = os.stat(real)
-    except OSError:
-        return None
-    return (real, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 def cache_files_for(key: StatKey, cache_dir: Path) -> tuple[Path, Path]:
@@ -81,10 +56,6 @@ def digest_of(path: str) -> bytes | None:
     except OSError:
         return None
     return digest.digest()
-
-
-def _is_racy(key: StatKey) -> bool:
-    return time.time_ns() - max(key[2], key[3]) < RACY_WINDOW_NS
 
 
 class CachedEntries:
@@ -144,7 +115,7 @@ def read_cache(key: StatKey, cache_dir: Path | None) -> CachedEntries | None:
     if digest is not None:
         if digest_of(key[0]) != digest:
             return None
-        if not _is_racy(key):
+        if not is_racy(key):
             # The file is now old enough for its metadata to be trusted: stop hashing it on every read.
             _write(index_file, marshal.dumps({**record, "digest": None}))
     try:
@@ -177,7 +148,7 @@ def write_cache(
     record = {
         "stamp": _STAMP,
         "key": key,
-        "digest": hashlib.blake2b(content).digest() if _is_racy(key) else None,
+        "digest": hashlib.blake2b(content).digest() if is_racy(key) else None,
         "token": token,
         "table": b"".join(_ROW.pack(*row) for row in rows),
         "spans": bytes(spans),

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from kgc_launch import filecache
 from kgc_launch.knowngood import cache
 from kgc_launch.knowngood.locate import Location, find_registry, locate_registry
 from kgc_launch.knowngood.registry import Registry
@@ -29,8 +30,8 @@ def load_registry(
     """The registry at `path`. `cache_dir` defaults to `$XDG_CACHE_HOME/kgc-launch` (or `~/.cache/...`)."""
     file = Path(path)
     if cache_dir is None:
-        cache_dir = cache.default_cache_dir(os.environ if environ is None else environ)
-    key = cache.stat_key(file)
+        cache_dir = filecache.default_cache_dir(os.environ if environ is None else environ)
+    key = filecache.stat_key(file)
     if key is not None:
         cached = cache.read_cache(key, cache_dir)
         if cached is not None:
@@ -38,7 +39,7 @@ def load_registry(
     text = read_text_limited(file, max_bytes=REGISTRY_MAX_BYTES, what="registry")
     registry = load_text(file, text)
     # Cache only what was read from exactly this version of the file (it may have changed meanwhile).
-    if key is not None and cache.stat_key(file) == key:
+    if key is not None and filecache.stat_key(file) == key:
         cache.write_cache(key, *registry.cache_parts(), cache_dir, content=text.encode("utf-8"))
     return registry
 
@@ -57,7 +58,7 @@ def prime_cache(
     """Cache a registry just written (by `record`: `Registry.cache_parts` of it) so that the next launch does
     not parse it again."""
     if cache_dir is None:
-        cache_dir = cache.default_cache_dir(os.environ)
-    key = cache.stat_key(path)
+        cache_dir = filecache.default_cache_dir(os.environ)
+    key = filecache.stat_key(path)
     if key is not None:
         cache.write_cache(key, blobs, ids, cache_dir, content=content)

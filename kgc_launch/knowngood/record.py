@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kgc_launch import filecache
 from kgc_launch.atomic import write_atomic
 from kgc_launch.errors import InputError, UsageError
 from kgc_launch.knowngood import cache
@@ -128,9 +129,9 @@ def _locked(path: Path) -> Iterator[None]:
 def _current_registry(path: Path, text: str, created: bool, cache_dir: Path | None) -> Registry:
     if created:
         return Registry.from_entries(path, [])
-    key = cache.stat_key(path)
+    key = filecache.stat_key(path)
     if cache_dir is None:
-        cache_dir = cache.default_cache_dir(os.environ)
+        cache_dir = filecache.default_cache_dir(os.environ)
     cached = cache.read_cache(key, cache_dir) if key is not None else None
     # Use the cached entries only if they were read from exactly the bytes about to be extended.
     if cached is not None and cache.digest_of(str(path)) == hashlib.blake2b(text.encode("utf-8")).digest():

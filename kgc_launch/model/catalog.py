@@ -8,13 +8,13 @@ ignore case, as the Hub does when it resolves a repo id.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from kgc_launch.data import shipped_file
 from kgc_launch.errors import InputError
+from kgc_launch.filecache import load_json
 
 CATALOG_FILE = "model-catalog.json"
 
@@ -37,7 +37,7 @@ def _raw_catalog() -> dict[str, dict[str, Any]]:
     """Raw entries keyed by lower-cased Hub id."""
     path = shipped_file(CATALOG_FILE)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(path)
         return {str(raw["id"]).lower(): raw for raw in document["models"]}
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise InputError(f"cannot read the shipped model catalog: {error}", path=path) from None

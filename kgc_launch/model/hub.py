@@ -514,7 +514,7 @@ def _first_line(error: BaseException) -> str:
 
 
 def record_path(environ: Mapping[str, str], repo_id: str, commit: str) -> Path | None:
-    from kgc_launch.knowngood.cache import default_cache_dir
+    from kgc_launch.filecache import default_cache_dir
 
     base = default_cache_dir(environ)
     if base is None:

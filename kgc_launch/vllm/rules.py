@@ -16,7 +16,6 @@ a warning that says why. A refusal needs certainty.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +23,7 @@ from typing import Any, Literal
 
 from kgc_launch.data import shipped_file
 from kgc_launch.errors import InputError
+from kgc_launch.filecache import load_json
 from kgc_launch.versions import EngineVersion, VersionRange, parse_range
 
 RULES_FILE = "vllm-rules.json"
@@ -132,7 +132,7 @@ def load_rules() -> RuleSet:
     """The shipped rules, read once with the standard library (no YAML on the launch path)."""
     path = shipped_file(RULES_FILE)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(path)
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read the shipped vLLM rules: {error}", path=path) from None
     try:

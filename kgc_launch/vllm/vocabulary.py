@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any, Literal, cast
 
 from kgc_launch.data import shipped_file
+from kgc_launch.filecache import load_json
 
 DATA_FILE = "vllm-options.json"
 
@@ -252,8 +253,7 @@ class _Vocab:
 
 @lru_cache(maxsize=1)
 def _vocab() -> _Vocab:
-    with open(shipped_file(DATA_FILE), encoding="utf-8") as f:
-        return _Vocab(json.load(f))
+    return _Vocab(load_json(shipped_file(DATA_FILE)))
 
 
 def data_about() -> str:
