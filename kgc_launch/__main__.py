@@ -30,6 +30,9 @@ def main() -> int:
     _signal.signal(_signal.SIGINT, _on_interrupt)
     try:
         try:
+            from kgc_launch import startup
+
+            startup.install()
             from kgc_launch.cli import main as cli_main
 
             return cli_main()

@@ -115,12 +115,12 @@ def _dispatch(argv: list[str]) -> int:
 
 def _refuse_a_misspelt_subcommand(name: str) -> None:
     """`kgc-launch prob`: neither a subcommand nor an engine, but close to a subcommand (or to an engine's name)."""
-    import difflib
-
     from kgc_launch.engines import ADAPTERS
 
     if name.startswith("-") or "/" in name or name in ADAPTERS or name in _RUN_AS_IS or name.startswith("python"):
         return  # an option, a path to an executable, or an engine: the launch grammar decides
+    import difflib  # only here: a launch does not pay for it
+
     close = difflib.get_close_matches(name, [*COMMANDS, *ADAPTERS], n=1, cutoff=0.6)
     if not close:
         return

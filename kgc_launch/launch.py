@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kgc_launch import STARTED
+from kgc_launch import STARTED, startup
 from kgc_launch.engines import detect_engine, engine_adapter, engine_version, find_executable
 from kgc_launch.errors import EngineNotFound
 from kgc_launch.findings import Finding
@@ -137,10 +137,7 @@ def check_registry(ctx: PlanContext, engine_plan: EnginePlan, registry: Registry
 
 def exec_plan(plan: LaunchPlan, environ: Mapping[str, str]) -> None:
     """Replace this process with the engine. Returns only by raising."""
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
+    startup.before_exec()
     executable = plan.executable or plan.engine.argv[0]
     try:
         os.execve(executable, plan.engine.argv, plan.exec_env(environ))

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kgc_launch import startup
 from kgc_launch.engines import ADAPTERS, detect_engine, engine_adapter, find_executable, recognise
 from kgc_launch.errors import EXIT_REFUSED, EngineNotFound, UsageError
 from kgc_launch.findings import format_refusal
@@ -89,8 +90,7 @@ def run_engine_itself(argv: list[str], options: LaunchOptions) -> int:
         print(f"command: would exec the engine's own help or version, untouched\n  {shlex.join(argv)}")
         return 0
     executable = find_executable(command, os.environ)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    startup.before_exec()
     try:
         os.execv(executable, argv)
     except OSError as error:

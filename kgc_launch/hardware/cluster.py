@@ -11,7 +11,6 @@ otherwise the memory is unknown, never guessed.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -194,6 +193,8 @@ def vllm_get_ip(environ: Mapping[str, str]) -> str | None:
     address of the default route (a UDP socket `connect`ed to 8.8.8.8 sends nothing). None when neither works."""
     if environ.get("VLLM_HOST_IP"):
         return environ["VLLM_HOST_IP"]
+    import socket  # here, not at the top: a one-node launch imports this module but opens no socket
+
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect(("8.8.8.8", 80))
@@ -227,6 +228,8 @@ def reachable(address: str, timeout_s: float) -> str | None:
     if address.startswith("ray://") or address == "auto" or ":" not in address:
         return None
     host, _, port = address.rpartition(":")
+    import socket
+
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
             return None

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from kgc_launch import startup
 from kgc_launch.hardware.inventory import ClusterNode, Inventory
 
 GROUP_SIZE = "LWS_GROUP_SIZE"
@@ -129,8 +130,7 @@ def run_ray_node(argv: list[str], environ: Mapping[str, str], *, dry_run: bool, 
     executable = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=environ.get("PATH"))
     if executable is None:
         raise EngineNotFound(f"executable not found: {argv[0]} on PATH", hint="install ray in the image")
-    sys.stdout.flush()
-    sys.stderr.flush()
+    startup.before_exec()
     os.execve(executable, argv, dict(environ))
     return 0  # not reached
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -208,6 +207,8 @@ def fetch_model(repo_id: str, *, revision: str | None, environ: Mapping[str, str
             box["model"] = _fetch(repo_id, revision, settings, environ, deadline)
         except BaseException as error:  # handed to the caller's thread, never raised in this one
             box["error"] = error
+
+    import threading  # only when the Hub is asked: a launch that reads the cache or the catalog does not pay
 
     worker = threading.Thread(target=work, name=f"kgc-hub-fetch {repo_id}", daemon=True)
     worker.start()
