@@ -38,6 +38,9 @@ class Unknown:
     """A value the deploy file does not hold (a Secret, a `valueFrom`, an unset variable): `why` says so."""
 
     why: str
+    text: str | None = field(default=None, compare=False)
+    """For a shell variable built partly from unknown values: its text with those parts as written
+    (`vllm serve $MODEL --port 80`), for a command that runs it; None when nothing of it is known."""
 
     def __str__(self) -> str:
         return f"<unknown: {self.why}>"
