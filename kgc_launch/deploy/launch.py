@@ -351,12 +351,18 @@ def _after_wrapper(program: str, tokens: list[str], env: dict[str, EnvValue]) ->
 
 
 def _engine_start(tokens: list[str], notes: list[str], forced: str | None = None) -> tuple[Engine, list[str]] | None:
-    from kgc_launch.engines import recognise
+    from kgc_launch.engines import LEGACY_SERVER, recognise
 
     command = recognise(tokens, forced)
     if command is None:
         return None
-    if command.prefix[-1].endswith(".api_server"):
+    if command.prefix[-1] == LEGACY_SERVER:
+        notes.append(
+            f"started as vLLM's legacy demo server (`python -m {LEGACY_SERVER}`): it reads vLLM's engine "
+            "arguments (the model as --model) and --host/--port/--ssl-*/--root-path, not the OpenAI server's "
+            "own options (--api-key, --chat-template, ...), which are checked here as `vllm serve` reads them"
+        )
+    elif command.prefix[-1].endswith(".api_server"):
         notes.append(f"started as `python -m {command.prefix[-1]}`: it reads the same flags as `vllm serve`")
     engine: Engine = "ferrum" if command.engine == "ferrum" else "vllm"
     return engine, command.serve_args
