@@ -25,6 +25,7 @@ from kgc_launch.hardware.groups import Group
 from kgc_launch.launch_options import FLAG_OPTIONS, VALUE_OPTIONS
 
 if TYPE_CHECKING:
+    from kgc_launch.deploy.stated_version import StatedVersion
     from kgc_launch.serve_args import ServeArgs
 
 __all__ = ["image_entrypoint", "image_repository"]
@@ -121,6 +122,9 @@ class Launch:
     """Why this launch cannot be evaluated at all (the ENTRYPOINT of its image is unknown)."""
     template: str | None = None
     """The Helm template this launch was rendered from (`# Source:` in `helm template` output)."""
+    stated_versions: list[StatedVersion] = field(default_factory=list)
+    """What the file says of the vLLM version it runs (a `pip install vllm==X` before it, its base image's
+    tag); see `kgc_launch.deploy.stated_version`."""
 
     def __post_init__(self) -> None:
         if self.model is None and self.model_why is None:
@@ -185,6 +189,9 @@ class Launch:
             "rejections": list(self.rejections),
             "unevaluated": self.unevaluated,
             "template": self.template,
+            "stated_versions": [
+                {"specifier": v.specifier, "evidence": v.evidence, "where": v.where} for v in self.stated_versions
+            ],
         }
 
 
