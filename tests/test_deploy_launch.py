@@ -24,6 +24,7 @@ from kgc_launch.deploy.launch import (
         ("python -u -m vllm.entrypoints.openai.api_server --model m", ("vllm", ["--model", "m"])),
         ("/usr/bin/python3.12 -X dev -m vllm.entrypoints.openai.api_server m", ("vllm", ["m"])),
         ("python3 -m vllm.entrypoints.cli.main serve m --port 1", ("vllm", ["m", "--port", "1"])),
+        ("python -m vllm.entrypoints.api_server --model m -tp 2", ("vllm", ["--model", "m", "-tp", "2"])),
         ("ferrum serve /models/q", ("ferrum", ["/models/q"])),
         ("ferrum -v serve -m q -p 8000", ("ferrum", ["-m", "q", "-p", "8000"])),
         ("/usr/local/bin/ferrum --verbose serve q", ("ferrum", ["q"])),
@@ -47,7 +48,6 @@ def test_engine_launches_are_recognised(line: str, expected: tuple[str, list[str
     [
         "vllm bench serve --model m",
         "vllm --version",
-        "python3 -m vllm.entrypoints.api_server --model m",  # the old demo server, not `vllm serve`'s CLI
         "python3 -c 'import vllm'",
         "pip install vllm",
         "ferrum bench",

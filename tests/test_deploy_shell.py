@@ -120,7 +120,7 @@ exec "${ARGS[@]}"
         "8000",
         "--enable-prefix-caching",
     ]
-    assert commands[-1].line == 9
+    assert commands[-1].line == 2  # where the command's words are written (its first element), not the exec
 
 
 def test_heredocs_are_skipped_and_redirections_dropped() -> None:
@@ -221,3 +221,49 @@ def test_lines_stay_exact_after_continuations_inside_substitutions() -> None:
     (command,) = split_script(script)
     assert (command.words[:2], command.line) == (["vllm", "serve"], 8)
     assert script[command.offset :].startswith("vllm serve m")
+
+
+BUILT = """\
+PORT=${PORT:-8000}
+CMD="vllm serve org/m --port $PORT"
+CMD="$CMD --max-model-len 4096"
+if [ -n "$LORA" ]; then
+    CMD="$CMD --enable-lora"
+fi
+"""
+
+
+def test_eval_reads_a_command_built_in_a_variable_where_it_was_written() -> None:
+    (command,) = [c for c in split_script(BUILT + 'eval "$CMD"\n') if c.words[0] == "vllm"]
+    assert command.words == ["vllm", "serve", "org/m", "--port", "8000", "--max-model-len", "4096"]
+    assert command.line == 2  # the assignment that started CMD, not the `eval` on line 7
+    assert "line 5: under a condition, CMD may get ' --enable-lora' appended (not applied)" in command.notes
+    assert "run by `eval` (line 2)" in command.notes
+
+
+def test_a_command_run_from_a_variable_is_placed_where_it_was_written() -> None:
+    for runner in ("$CMD", "exec $CMD"):
+        (command,) = [c for c in split_script(BUILT + runner + "\n") if "serve" in c.words]
+        assert command.line == 2, runner
+
+
+def test_eval_requotes_and_keeps_unknown_parts_visible() -> None:
+    script = "CMD=\"vllm serve m --host '0.0.0.0' -tp '$TP' \"\neval $CMD\n"
+    (command,) = split_script(script)
+    assert command.words == ["vllm", "serve", "m", "--host", "0.0.0.0", "-tp", "$TP"]
+    assert command.line == 1
+
+
+def test_conditional_assignments_fill_unset_or_run_time_values_only() -> None:
+    script = """\
+if [ -z "$MODEL" ]; then MODEL=org/default; fi
+RANK=""
+for i in 1 2; do
+  RANK=$(hostname)
+done
+TP=1
+case "$SIZE" in big) TP=8 ;; esac
+vllm serve $MODEL -tp $TP --node-rank=$RANK
+"""
+    command = split_script(script)[-1]
+    assert command.words == ["vllm", "serve", "org/default", "-tp", "1", "--node-rank=$RANK"]

@@ -16,6 +16,7 @@ from kgc_launch.plan import EngineCommand
         (["vllm", "serve", "m", "--port", "1"], None, "vllm", 2),
         (["/opt/venv/bin/vllm", "serve", "m"], None, "vllm", 2),
         (["python3", "-m", "vllm.entrypoints.openai.api_server", "--model", "m"], None, "vllm", 3),
+        (["python3", "-m", "vllm.entrypoints.api_server", "--model", "m"], None, "vllm", 3),
         (["python", "-m", "vllm.entrypoints.cli.main", "serve", "m"], None, "vllm", 4),
         (["ferrum", "-v", "serve", "m"], None, "ferrum", 3),
         (["/usr/local/bin/my-vllm", "serve", "m"], "vllm", "vllm", 2),

@@ -23,7 +23,7 @@ a launch whose hardware checks did not run says why (`LaunchResult.hardware`), a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import LaunchResult, MissingFlag, Refusal, Severity
 from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory, who_refuses
+from kgc_launch.deploy.stated_version import from_image, releases_of
 from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
@@ -100,7 +101,8 @@ class DeployChecker:
             result.refusals.append(Refusal(wrapped.stop, None, "kgc-launch"))
         inventory = self._inventory(launch, wrapped, result, undecided)
         registry = self._registry(wrapped, result, undecided)
-        serve_args = registry_args(launch)
+        among = stated_releases(launch, settings.engine_version, result)
+        serve_args = registry_args(launch, settings.engine_version, among)
         report = None
         if registry is not None:
             report = check_launch(
@@ -117,8 +119,8 @@ class DeployChecker:
             undecided += registry_findings(result, report, unknown)
         if inventory is not None:
             undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options)
-        else:  # no resolver here, but what the engine's own parser rejects is rejected on any hardware
-            parser_findings(result, serve_args)
+        # What the engine's own parser rejects is rejected on any hardware, as the version the file states reads it.
+        parser_findings(result, serve_args)
         if unknown:
             values = ", ".join(f"{name} ({why})" for name, why in unknown.items())
             result.notes.append(f"values not in the file: {values}")
@@ -231,9 +233,40 @@ def parser_findings(result: LaunchResult, serve_args: ServeArgs) -> None:
             result.warnings.append(finding.message + (f" (fix: {finding.fix})" if finding.fix else ""))
 
 
-def registry_args(launch: Launch) -> ServeArgs:
-    """The arguments as the registry check compares them, exactly as the launcher builds them per engine."""
-    return engine_adapter(launch.engine).registry_args(launch.args)
+def registry_args(launch: Launch, version: str | None = None, among: Sequence[str] | None = None) -> ServeArgs:
+    """The arguments as the registry check compares them, exactly as the launcher builds them per engine, read
+    as vLLM `version` (`--engine-version`) or each release of `among` (what the file states) reads them."""
+    return engine_adapter(launch.engine).registry_args(launch.args, version, among)
+
+
+def stated_releases(launch: Launch, given: str | None, result: LaunchResult) -> tuple[str, ...] | None:
+    """The flag vocabulary's releases the file's own statements of the vLLM version allow (an exact image tag,
+    a pip requirement), each said as a decision with its evidence; None when the check was given the version
+    (`--engine-version` wins) or the file states none. Only the flags are judged by them: the registry's
+    version scopes and the resolver's version rules keep the version the check was given."""
+    stated = list(launch.stated_versions)
+    tagged = from_image(launch.image, f"{launch.file}:{launch.container_line or launch.line or 1}")
+    if tagged is not None and not any(item.evidence == tagged.evidence for item in stated):
+        stated.append(tagged)
+    if launch.engine != "vllm" or not stated:
+        return None
+    evidence = "; ".join(item.describe() for item in stated)
+    if given is not None:
+        result.notes.append(f"vLLM version stated by the file: {evidence}; --engine-version {given} is used instead")
+        return None
+    releases = releases_of(stated)
+    if not releases:
+        result.notes.append(
+            f"vLLM version stated by the file: {evidence}; no release of the flag vocabulary fits it, so the flags "
+            "are judged against every known release"
+        )
+        return None
+    span = releases[0] if len(releases) == 1 else f"{releases[0]}-{releases[-1]}"
+    result.notes.append(
+        f"vLLM version stated by the file: {evidence}: its flags are judged as vLLM {span} reads them (the "
+        "registry's version-scoped requirements still apply as for an unknown version; --engine-version sets it)"
+    )
+    return releases
 
 
 def model_ids(model: str, launch: Launch, serve_args: ServeArgs) -> list[str]:

@@ -15,7 +15,9 @@ Docker's rules followed here:
 
 The launch is placed on the instruction that starts the engine: the ENTRYPOINT when it names the engine
 (`ENTRYPOINT ["vllm", "serve"]` with the model in CMD), else the CMD (on `FROM vllm/vllm-openai`, or after
-`ENTRYPOINT ["tini", "--"]`). A final stage that runs something else says what it runs.
+`ENTRYPOINT ["tini", "--"]`). A final stage that runs something else says what it runs. The vLLM version
+the image holds is stated by an exact release tag of vLLM's own base image or a `RUN pip install vllm==X`
+of the stage or the stages it is built from (`kgc_launch.deploy.stated_version`).
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from dataclasses import dataclass, field, replace
 from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches
 from kgc_launch.deploy.findings import Findings
 from kgc_launch.deploy.images import image_entrypoint
-from kgc_launch.deploy.launch import EnvValue, Unknown, mentions_engine
+from kgc_launch.deploy.launch import EnvValue, Unknown, mentions_engine, strip_wrappers
 from kgc_launch.deploy.origin import Origin
-from kgc_launch.deploy.shell import assignments_of, expand_text
+from kgc_launch.deploy.shell import assignments_of, expand_text, split_script
 from kgc_launch.deploy.shell_lex import lex_script
+from kgc_launch.deploy.stated_version import StatedVersion, from_image, from_install
 
 _DIRECTIVE = re.compile(r"#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
@@ -57,6 +60,8 @@ class _Stage:
     entrypoint_line: int | None = None
     cmd_line: int | None = None
     notes: list[str] = field(default_factory=list)
+    versions: list[StatedVersion] = field(default_factory=list)
+    """The vLLM version its base image's tag or a `RUN pip install vllm...` states."""
 
 
 def instructions(text: str) -> list[Instruction]:
@@ -107,11 +112,13 @@ def dockerfile_findings(text: str, path: str) -> Findings:
         keyword, rest = instruction.keyword, instruction.rest
         if keyword == "FROM":
             stages.append(_from(rest, stages, global_args))
+            tagged = from_image(stages[-1].root_image, f"{path}:{instruction.line}")
+            stages[-1].versions = [*stages[-1].versions, *([tagged] if tagged else [])]
         elif keyword == "ARG":
             target = stages[-1].args if stages else global_args
             _arg(rest, target, global_args if stages else {})
         elif stages:
-            _stage_instruction(stages[-1], instruction)
+            _stage_instruction(stages[-1], instruction, path)
     if stages:
         findings.take(_final_launches(stages[-1], path, len(stages)))
     return findings
@@ -145,7 +152,7 @@ def _arg(rest: str, target: dict[str, EnvValue], defaults: dict[str, EnvValue]) 
     target.update(assigned)
 
 
-def _stage_instruction(stage: _Stage, instruction: Instruction) -> None:
+def _stage_instruction(stage: _Stage, instruction: Instruction, path: str) -> None:
     keyword, rest = instruction.keyword, instruction.rest
     if keyword == "ENV":
         variables = {**stage.args, **stage.env}
@@ -156,6 +163,10 @@ def _stage_instruction(stage: _Stage, instruction: Instruction) -> None:
         else:  # legacy `ENV NAME value with spaces`
             name, _, value = rest.partition(" ")
             stage.env[name] = expand_text(value.strip(), variables)[0]
+    elif keyword == "RUN":
+        for command in split_script(rest, {**stage.args, **stage.env}):
+            installed = from_install(strip_wrappers(command.words)[0], f"{path}:{instruction.line}")
+            stage.versions += [installed] if installed is not None else []
     elif keyword == "SHELL":
         shell = _exec_form(rest)
         if shell is not None:
@@ -212,6 +223,8 @@ def _final_launches(stage: _Stage, path: str, count: int) -> ReadLaunches:
         notes=stage.notes,
         mentioned=mentions_engine(stage.cmd or [], stage.root_image),
     )
+    for launch in read.launches:
+        launch.stated_versions += stage.versions
     if not read.launches and not read.unevaluated and not read.notes:
         if process.argv is not None:
             read.notes.append(f"{obj}: runs `{' '.join(process.argv)[:120]}`, not an engine launch")

@@ -30,6 +30,8 @@ class KnownImage:
     engine: str
     accelerator: str
     evidence: str
+    tag_is_version: bool = False
+    """vLLM's own image: an exact release tag is the vLLM version it holds."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,12 @@ def image_table() -> ImageTable:
     document = json.loads(shipped_file(IMAGES_FILE).read_text(encoding="utf-8"))
     images = {
         entry["repository"]: KnownImage(
-            entry["repository"], tuple(entry["entrypoint"]), entry["engine"], entry["accelerator"], entry["evidence"]
+            entry["repository"],
+            tuple(entry["entrypoint"]),
+            entry["engine"],
+            entry["accelerator"],
+            entry["evidence"],
+            bool(entry.get("tag_is_version")),
         )
         for entry in document["images"]
     }

@@ -25,6 +25,7 @@ from kgc_launch.hardware.groups import Group
 from kgc_launch.launch_options import FLAG_OPTIONS, VALUE_OPTIONS
 
 if TYPE_CHECKING:
+    from kgc_launch.deploy.stated_version import StatedVersion
     from kgc_launch.serve_args import ServeArgs
 
 __all__ = ["image_entrypoint", "image_repository"]
@@ -38,6 +39,9 @@ class Unknown:
     """A value the deploy file does not hold (a Secret, a `valueFrom`, an unset variable): `why` says so."""
 
     why: str
+    text: str | None = field(default=None, compare=False)
+    """For a shell variable built partly from unknown values: its text with those parts as written
+    (`vllm serve $MODEL --port 80`), for a command that runs it; None when nothing of it is known."""
 
     def __str__(self) -> str:
         return f"<unknown: {self.why}>"
@@ -118,6 +122,9 @@ class Launch:
     """Why this launch cannot be evaluated at all (the ENTRYPOINT of its image is unknown)."""
     template: str | None = None
     """The Helm template this launch was rendered from (`# Source:` in `helm template` output)."""
+    stated_versions: list[StatedVersion] = field(default_factory=list)
+    """What the file says of the vLLM version it runs (a `pip install vllm==X` before it, its base image's
+    tag); see `kgc_launch.deploy.stated_version`."""
 
     def __post_init__(self) -> None:
         if self.model is None and self.model_why is None:
@@ -182,6 +189,9 @@ class Launch:
             "rejections": list(self.rejections),
             "unevaluated": self.unevaluated,
             "template": self.template,
+            "stated_versions": [
+                {"specifier": v.specifier, "evidence": v.evidence, "where": v.where} for v in self.stated_versions
+            ],
         }
 
 
@@ -348,12 +358,18 @@ def _after_wrapper(program: str, tokens: list[str], env: dict[str, EnvValue]) ->
 
 
 def _engine_start(tokens: list[str], notes: list[str], forced: str | None = None) -> tuple[Engine, list[str]] | None:
-    from kgc_launch.engines import recognise
+    from kgc_launch.engines import LEGACY_SERVER, recognise
 
     command = recognise(tokens, forced)
     if command is None:
         return None
-    if command.prefix[-1].endswith(".api_server"):
+    if command.prefix[-1] == LEGACY_SERVER:
+        notes.append(
+            f"started as vLLM's legacy demo server (`python -m {LEGACY_SERVER}`): it reads vLLM's engine "
+            "arguments (the model as --model) and --host/--port/--ssl-*/--root-path, not the OpenAI server's "
+            "own options (--api-key, --chat-template, ...), which are checked here as `vllm serve` reads them"
+        )
+    elif command.prefix[-1].endswith(".api_server"):
         notes.append(f"started as `python -m {command.prefix[-1]}`: it reads the same flags as `vllm serve`")
     engine: Engine = "ferrum" if command.engine == "ferrum" else "vllm"
     return engine, command.serve_args

@@ -1,8 +1,8 @@
 """Server starts of engines kgc-launch does not check, recognised so that they are named, never taken for vLLM.
 
-A deploy file that starts SGLang, llama.cpp, TGI, Ollama, KServe's huggingfaceserver or vLLM's legacy demo
-server has an engine launch, but not one this checker judges: it is said ("engine SGLang is not checked"),
-and the file's status is 'no launch' for our engines, not a pass.
+A deploy file that starts SGLang, llama.cpp, TGI, Ollama or KServe's huggingfaceserver has an engine launch,
+but not one this checker judges: it is said ("engine SGLang is not checked"), and the file's status is 'no
+launch' for our engines, not a pass.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ _MODULES = {
     "sglang.launch_server": "SGLang",
     "sglang.srt.server": "SGLang",
     "huggingfaceserver": "KServe huggingfaceserver",
-    "vllm.entrypoints.api_server": "vLLM's legacy demo server (vllm.entrypoints.api_server)",
     "lmdeploy": "LMDeploy",
     "text_generation_server": "TGI",
     "llama_cpp.server": "llama-cpp-python",

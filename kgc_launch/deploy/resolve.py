@@ -110,6 +110,8 @@ def judge_engine(
     _, plan = engine_adapter(engine).plan(context)
     verdict = EngineVerdict()
     for finding in plan.findings:
+        if finding.origin == "vllm-args" and finding.rule_id is not None:
+            continue  # the parser's verdicts: the deploy check reads them once, as the file's version reads them
         named = [name for name in plan.unknown_options if f"--{name}" in f"{finding.message} {finding.fix or ''}"]
         if finding.severity == "refuse" and named:
             verdict.undecided.append(

@@ -6,7 +6,8 @@ starts an engine (`vllm serve`, `exec vllm serve "$@"`, `kgc-launch ... vllm ser
 `docker run` of an image whose ENTRYPOINT is not known is reported as not evaluated when the image or its
 args mention an engine; another engine's start is named (not checked); `eval` of a command built at run
 time is said, and so is a model download (`huggingface-cli download ORG/NAME --local-dir DIR`), which names
-the model of a later launch that serves DIR.
+the model of a later launch that serves DIR, and a `pip install vllm==X`, which states the vLLM version of a
+later launch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kgc_launch.deploy.launch import ModelHint, strip_wrappers
 from kgc_launch.deploy.model_source import download_hint
 from kgc_launch.deploy.origin import Origin
 from kgc_launch.deploy.shell import ShellCommand, split_script
+from kgc_launch.deploy.stated_version import StatedVersion, from_install
 
 SHELL_SUFFIXES = (".sh", ".bash")
 
@@ -39,10 +41,15 @@ def script_findings(text: str, path: str) -> Findings:
     findings = Findings()
     hints: list[ModelHint] = []
     opaque: list[str] = []
+    versions: list[StatedVersion] = []
     for command in split_script(text):
         download = download_hint(strip_wrappers(command.words)[0], f"line {command.line}")
         if download is not None:
             hints.append(download)
+            continue
+        installed = from_install(strip_wrappers(command.words)[0], f"{path}:{command.line}")
+        if installed is not None:
+            versions.append(installed)
             continue
         hidden = _opaque(command)
         if hidden is not None:
@@ -51,6 +58,7 @@ def script_findings(text: str, path: str) -> Findings:
         read = command_launches(command, path)
         for launch in read.launches:
             launch.model_hints += hints
+            launch.stated_versions += versions
         findings.take(read)
     engine = mentions_engine_text(_uncommented(text))
     if engine is None or findings.launches or findings.unevaluated or findings.notes:

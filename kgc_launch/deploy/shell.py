@@ -6,6 +6,14 @@ variables: `VAR=x` and `export VAR=x` (also `readonly`, `declare`, `local`), bas
 expand from them; an unquoted expansion splits into words. What cannot be known without running the
 script (a variable that is never set, a command substitution, `$1` and `"$@"`, a value from a Secret) is
 left visibly unexpanded in the words and said in the command's notes. Nothing is executed.
+
+Conditions are not evaluated: the commands of every branch are read. An assignment under a condition (`if`,
+`while`, `for`, `case`) fills a variable that has no value yet (the `[ -z "$X" ] && X=default` idiom), but
+does not replace one set unconditionally: whether it runs is not known here, so it is noted instead
+(`if ...; then CMD="$CMD --flag"; fi` keeps the unconditional CMD). `eval WORDS` reads its words, joined by
+blanks, as a script run at that point (as a shell does), and a command that is built in a variable and
+run through it (`eval "$CMD"`, `exec $CMD`, `$CMD`) is placed where that variable's text was written
+(the assignment that started it), not where it is run.
 """
 
 from __future__ import annotations
@@ -19,6 +27,11 @@ from kgc_launch.deploy.shell_lex import Opaque, Param, Part, RawCommand, Text, W
 _RESERVED = frozenset(["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "time"])
 _CLAUSES = frozenset(["for", "case", "select", "function", "esac", "in"])
 _DECLARATIONS = frozenset(["export", "readonly", "declare", "typeset", "local"])
+# Words that open and close a compound command whose body may or may not run.
+_OPENERS = frozenset(["if", "while", "until", "for", "case", "select"])
+_CLOSERS = frozenset(["fi", "done", "esac"])
+# Programs that run their arguments as a command: the word after them may be the command's text in a variable.
+_RUNNERS = frozenset(["exec", "eval", "command", "nohup", "time", "setsid"])
 _BLANKS = " \t\n"
 
 Value = str | Unknown | list[str]
@@ -51,10 +64,32 @@ class _Shell:
     """What was uncertain when a variable got its value; repeated where the variable is used."""
     arguments: list[str] | None = None
     """`$0` then `$1`... when known (`sh -c SCRIPT NAME ARG...`), else None."""
+    runs_text: bool = False
+    """While the word a command runs is expanded (`$CMD` in `exec $CMD`): a variable built partly from unknown
+    values gives its text, so that the command it holds is read; elsewhere such a variable stays as written."""
+    depth: int = 0
+    """How many compound commands (`if`, `while`, `for`, `case`) enclose the command being read."""
+    written: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Where each variable's text was written: (line, offset) of the assignment that started it; an
+    assignment that begins with the variable's own value (`CMD="$CMD --flag"`) keeps the earlier place."""
 
-    def assign(self, name: str, value: Value, caveats: list[str]) -> None:
+    def assign(self, name: str, value: Value, caveats: list[str], where: tuple[int, int] | None = None) -> None:
         self.variables[name] = value
         self.caveats[name] = caveats
+        if where is not None:
+            self.written[name] = where
+
+    def conditional(self, name: str, value: Value, notes: list[str], line: int) -> bool:
+        """Under a condition, whether the assignment applies: it fills an unset variable and makes one unknown
+        when it computes the value at run time; a known alternative to a value the variable already has
+        (`CMD="$CMD --flag"` under `if`) is only noted: whether the branch runs is not known here."""
+        current = self.variables.get(name)
+        if self.depth == 0 or current is None or (isinstance(current, Unknown) and current.text is None):
+            return True
+        if isinstance(value, Unknown) and not _text(value).startswith(_text(current) or "\0"):
+            return True  # computed at run time (`X=$(...)` in a loop): what it holds is not known here
+        notes.append(f"line {line}: under a condition, {name} {_change(current, value)} (not applied)")
+        return False
 
 
 def split_script(
@@ -77,15 +112,38 @@ def split_script(
     for raw in lex_script(text):
         command = _run(raw, shell)
         if command is not None:
-            commands.append(command)
+            commands += _evaluated(command, shell)
     return commands
+
+
+def _evaluated(command: ShellCommand, shell: _Shell) -> list[ShellCommand]:
+    """`eval WORDS` as a shell runs it: the words joined by blanks, read again as a script at this point (its
+    quotes and `$VAR`s count now). A command whose words are not all known stays `eval ...` (said, not read)."""
+    if command.words[:1] != ["eval"] or len(command.words) < 2:
+        return [command]
+    found: list[ShellCommand] = []
+    for raw in lex_script(" ".join(command.words[1:])):
+        inner = _run(raw, shell)
+        if inner is None:
+            continue
+        inner.line, inner.offset = command.line, command.offset
+        inner.env = {**command.env, **inner.env}
+        inner.notes = [f"run by `eval` (line {command.line})", *command.notes, *inner.notes]
+        found.append(inner)
+    return found
 
 
 def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
     words = list(raw.words)
-    while words and words[0].literal() in _RESERVED:
+    while words and words[0].literal() in _RESERVED | _CLOSERS:
+        shell.depth += 1 if words[0].literal() in _OPENERS else -1 if words[0].literal() in _CLOSERS else 0
+        shell.depth = max(shell.depth, 0)
         words.pop(0)
-    if not words or words[0].literal() in _CLAUSES:
+    if words and words[0].literal() in _OPENERS:
+        shell.depth += 1
+    if not words or words[0].literal() in _CLAUSES or (words[0].literal() or "") in _CLOSERS:
+        if words and words[0].literal() in _CLOSERS:
+            shell.depth = max(shell.depth - 1, 0)
         return None
     notes = list(raw.notes)
     prefix: dict[str, Value] = {}
@@ -97,8 +155,13 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
         prefix_caveats[name] = caveats
         words.pop(0)
     if not words:
-        for name, value in prefix.items():
-            shell.assign(name, value, prefix_caveats[name])
+        for word in raw.words:
+            assignment = _assignment(word)
+            if assignment is None or assignment[0] not in prefix:
+                continue
+            name = assignment[0]
+            if shell.conditional(name, prefix[name], shell.caveats.setdefault(name, []), word.line):
+                shell.assign(name, prefix[name], prefix_caveats[name], _written_at(word, shell))
         return None
     for caveats in prefix_caveats.values():
         notes += caveats
@@ -106,7 +169,7 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
     if head in _DECLARATIONS:
         _declare(head or "", words[1:], shell, notes)
         return None
-    argv = _expand_words(words, shell, notes)  # before VAR=x applies: `VAR=x cmd $VAR` uses the old VAR
+    argv = _expand_words(words, shell, notes, command=True)  # before VAR=x applies: `VAR=x cmd $VAR` uses the old VAR
     if not argv:
         return None
     if argv[0] == "unset":
@@ -118,7 +181,36 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
         notes.append(f"`{argv[0]} {argv[1]}` may set variables that are not known here")
     env: dict[str, EnvValue] = {name: _env_value(shell.variables[name]) for name in sorted(shell.exported)}
     env.update({name: _env_value(value) for name, value in prefix.items()})
-    return ShellCommand(argv, raw.line, {k: v for k, v in env.items() if v is not None}, notes, raw.offset)
+    line, offset = _command_written_at(words, shell) or (raw.line, raw.offset)
+    return ShellCommand(argv, line, {k: v for k, v in env.items() if v is not None}, notes, offset)
+
+
+def _written_at(word: Word, shell: _Shell) -> tuple[int, int]:
+    """Where an assignment's text starts: the assignment, or, when its value begins with a variable whose
+    text was written earlier (`CMD="$CMD --flag"`), where that was written."""
+    assignment = _assignment(word)
+    if word.array is not None:  # `A=(vllm serve ...)`: where its first element is; `A+=(...)` keeps it
+        if assignment is not None and assignment[1] and assignment[0] in shell.written:
+            return shell.written[assignment[0]]
+        return (word.array[0].line, word.array[0].offset) if word.array else (word.line, word.offset)
+    parts = assignment[2] if assignment is not None else []
+    first = next((part for part in parts if not (isinstance(part, Text) and not part.text)), None)
+    if isinstance(first, Param) and first.name in shell.written:
+        return shell.written[first.name]
+    return word.line, word.offset
+
+
+def _command_written_at(words: Sequence[Word], shell: _Shell) -> tuple[int, int] | None:
+    """For a command run from a variable (`$CMD`, `exec $CMD`, `eval "$CMD"`), where the variable's text was
+    written; None for a command written where it is run."""
+    for word in words:
+        if word.literal() in _RUNNERS:
+            continue
+        first = next((part for part in word.parts if not (isinstance(part, Text) and not part.text)), None)
+        if isinstance(first, Param) and first.name in shell.written:
+            return shell.written[first.name]
+        return None
+    return None
 
 
 def _env_value(value: Value | None) -> EnvValue:
@@ -177,7 +269,9 @@ def _declare(builtin: str, words: Sequence[Word], shell: _Shell, notes: list[str
             continue
         name, append, parts = assignment
         caveats: list[str] = []
-        shell.assign(name, _assigned_value(word, parts, append, shell, caveats, None), caveats)
+        value = _assigned_value(word, parts, append, shell, caveats, None)
+        if shell.conditional(name, value, shell.caveats.setdefault(name, []), word.line):
+            shell.assign(name, value, caveats, _written_at(word, shell))
         if exports:
             shell.exported.add(name)
 
@@ -214,12 +308,16 @@ class _Fields:
         self.current = None
 
 
-def _expand_words(words: Sequence[Word], shell: _Shell, notes: list[str]) -> list[str]:
+def _expand_words(words: Sequence[Word], shell: _Shell, notes: list[str], *, command: bool = False) -> list[str]:
+    """The fields of `words`; `command`: they are a command's, whose program word may be a variable's text."""
     out = _Fields()
+    program = next((w for w in words if w.literal() not in _RUNNERS), None) if command else None
     for word in words:
         before = len(out.fields)
+        shell.runs_text = word is program
         for part in word.parts:
             _expand_part(part, shell, notes, out)
+        shell.runs_text = False
         out.end()
         if _only_all_arguments(word) and out.fields[before:] == [""]:
             del out.fields[before:]  # "$@" with no arguments is no word at all, not an empty one
@@ -245,14 +343,17 @@ def _expand_unsplit(parts: Sequence[Part], shell: _Shell, notes: list[str]) -> s
             out.add(part.text, split=False)
             continue
         value = _lookup(part, shell, notes) if isinstance(part, Param) else None
-        if value is None or isinstance(value, Unknown):
+        if isinstance(value, _Partial):
+            unknown.append(part.raw)
+            out.add(value.text, split=False)
+        elif value is None or isinstance(value, Unknown):
             unknown.append(part.raw)
             out.add(part.raw, split=False)
         else:
             out.add(" ".join(value) if isinstance(value, list) else value, split=False)
     text = out.current or ""
     if unknown:
-        return Unknown(f"built from {', '.join(unknown)}, not known here")
+        return Unknown(f"built from {', '.join(unknown)}, not known here", text)
     return text
 
 
@@ -268,6 +369,12 @@ def _expand_part(part: Part, shell: _Shell, notes: list[str], out: _Fields) -> N
     if value is None or isinstance(value, Unknown):
         out.add(part.raw, split=False)
         return
+    if isinstance(value, _Partial) and shell.runs_text:  # a command built in a variable: known words kept
+        out.add(value.text, split=not part.quoted)
+        return
+    if isinstance(value, _Partial):
+        out.add(part.raw, split=False)
+        return
     if isinstance(value, list):
         for position, element in enumerate(value):
             if position:
@@ -277,7 +384,28 @@ def _expand_part(part: Part, shell: _Shell, notes: list[str], out: _Fields) -> N
     out.add(value, split=not part.quoted)
 
 
-def _lookup(param: Param, shell: _Shell, notes: list[str]) -> str | list[str] | Unknown | None:
+def _change(current: Value, value: Value) -> str:
+    """`may get ' --flag' appended` or `may be set to 'x'`, for a note."""
+    before, after = (_text(item) for item in (current, value))
+    if before and after.startswith(before) and after != before:
+        return f"may get {after[len(before) :][:120]!r} appended"
+    return f"may be set to {after[:120]!r}"
+
+
+def _text(value: Value) -> str:
+    if isinstance(value, list):
+        return " ".join(value)
+    return value.text or "" if isinstance(value, Unknown) else value
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """A variable's text with its unknown parts as written (see `Unknown.text`)."""
+
+    text: str
+
+
+def _lookup(param: Param, shell: _Shell, notes: list[str]) -> str | list[str] | Unknown | _Partial | None:
     """The value of a parameter expansion, None (with a note) when it cannot be known here."""
     positional = param.name in ("@", "*", "#") or param.name.isdigit()
     if positional and shell.arguments is not None:
@@ -290,6 +418,9 @@ def _lookup(param: Param, shell: _Shell, notes: list[str]) -> str | list[str] | 
     notes += [note for note in shell.caveats.get(param.name, []) if note not in notes]
     if param.op is not None:
         return _with_operator(param, value, shell, notes)
+    if isinstance(value, Unknown) and value.text is not None and param.op is None:
+        notes.append(f"{param.raw}: {param.name} is {value.why} (those parts left as written)")
+        return _Partial(value.text)
     if isinstance(value, Unknown):
         notes.append(f"{param.raw}: {param.name} is {value.why} (left as written)")
         return None

@@ -10,7 +10,7 @@ its own effective config next to ours, so `kgc-launch diff` shows afterwards whe
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,8 +65,9 @@ def compiled_features(names: list[str]) -> CompiledKernelFeatures:
     return replace(CompiledKernelFeatures.default(), **chosen)
 
 
-def registry_args(tokens: list[str]) -> ServeArgs:
-    """ferrum's arguments in the shape the registry check compares (the same for a launch and a deploy check)."""
+def registry_args(tokens: list[str], version: str | None = None, among: Sequence[str] | None = None) -> ServeArgs:
+    """ferrum's arguments in the shape the registry check compares (the same for a launch and a deploy check);
+    its grammar has no per-release vocabulary, so `version` and `among` change nothing."""
     args = parse_ferrum_serve_args(tokens)
     return ServeArgs(model=args.model, options=dict(args.options))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from kgc_launch.vllm.resolve import VllmResolution
 
 
-def registry_args(tokens: list[str]) -> ServeArgs:
-    """The arguments as `vllm serve` reads them; a `--config` file is not read (noted in `notes`)."""
-    return parse_serve_args(tokens)
+def registry_args(tokens: list[str], version: str | None = None, among: Sequence[str] | None = None) -> ServeArgs:
+    """The arguments as `vllm serve` reads them (as `version`, or each release of `among`, or every known
+    release reads them); a `--config` file is not read (noted in `notes`)."""
+    return parse_serve_args(tokens, version=version, among=among)
 
 
 def finish_argv(argv: list[str], artifacts_dir: Path) -> list[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -60,11 +60,16 @@ def canonical_name(name: str) -> str:
 
 
 def parse_serve_args(
-    tokens: Iterable[str], *, read_config: ConfigReader | None = None, version: str | None = None
+    tokens: Iterable[str],
+    *,
+    read_config: ConfigReader | None = None,
+    version: str | None = None,
+    among: Sequence[str] | None = None,
 ) -> ServeArgs:
     """Parse the arguments that follow `vllm serve` (or those of `python -m vllm...api_server`) as vLLM `version`
-    reads them (None: as every known release does). Never raises; what vLLM would reject is in `problems`."""
-    reader = _Reader(version)
+    reads them (None: as every known release does, or, with `among`, as each of those vocabulary releases does:
+    a deploy file that pins `vllm>=0.13`). Never raises; what vLLM would reject is in `problems`."""
+    reader = _Reader(version, among=tuple(among) if among and version is None else None)
     return reader.parse(list(tokens), read_config)
 
 
@@ -101,12 +106,16 @@ class _Option:
 class _Reader:
     version: str | None
     release: str | None = None
+    among: tuple[str, ...] | None = None
+    """The vocabulary releases the arguments are judged against when the version is a range (None: all)."""
     args: ServeArgs = field(default_factory=ServeArgs)
     refused_dotted: set[str] = field(default_factory=set)
     human_ints: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.release = release_for(self.version)
+        if self.among is not None and len(self.among) == 1:
+            self.release, self.among = self.among[0], None
         self.args = ServeArgs(canonical=canonical_name)
         if self.version is not None and self.release is None:
             self.args.notes.append(
@@ -116,6 +125,8 @@ class _Reader:
 
     @property
     def where(self) -> str:
+        if self.among:
+            return f"every vLLM release of {self.among[0]}-{self.among[-1]}"
         return f"vLLM {self.release}" if self.release else "any known vLLM release"
 
     # -- findings ---------------------------------------------------------------------------------------------
@@ -195,7 +206,7 @@ class _Reader:
     def dotted_ok(self) -> bool:
         from kgc_launch.vllm import vocabulary
 
-        rels = [self.release] if self.release else list(vocabulary.known_releases())
+        rels = [self.release] if self.release else list(self.among or vocabulary.known_releases())
         return any(vocabulary.parser_rules(r).dotted_json_keys for r in rels)
 
     def split_dotted(self, tokens: list[str]) -> tuple[list[str], dict[str, tuple[dict[str, Any], list[str]]]]:
@@ -269,7 +280,7 @@ class _Reader:
         """The option a token names (argparse's _parse_optional, with vLLM's rewriting), as the release reads it."""
         from kgc_launch.vllm import vocabulary
 
-        found = vocabulary.lookup(token, self.release)
+        found = vocabulary.lookup(token, self.release, among=self.among)
         accepted = [r for r in found.per_release if r.ok]
         res = accepted[-1] if accepted else found.per_release[-1]
         option = res.option if res.ok else None
@@ -325,16 +336,20 @@ class _Reader:
             if opt.option is None:
                 # vLLM fails on it ("unrecognized arguments"); read a following value as its value, as a user meant.
                 fix = opt.suggestion and (opt.suggestion + (f"={opt.inline}" if opt.inline else ""))
-                self.judge("none", _RULES.get(opt.status, "invalid-option"), opt.message, fix or None)
+                written = token
                 if "=" in token:
                     value = _typed_unknown(token.partition("=")[2])
                 elif name.startswith("no-") and name[3:] in seen | set(args.options):
                     name, value = name[3:], False
                 elif index < len(tokens) and not _is_option(tokens[index]):
                     value = _typed_unknown(tokens[index])
+                    written = f"{token} {tokens[index]}"
                     index += 1
                 else:
                     value = True
+                if not fix and "the last release that does is" in opt.message:  # removed: the fix is to drop it
+                    fix = f"remove {written} (vLLM dropped it)"
+                self.judge("none", _RULES.get(opt.status, "invalid-option"), opt.message, fix or None)
             else:
                 if opt.verdict == "some":
                     self.problem("warn", "option-not-in-every-release", opt.message)
@@ -376,7 +391,7 @@ class _Reader:
 
         if following[:1] and following[0] in ("0", "1", "2", "3"):
             return False
-        rels = [self.release] if self.release else list(vocabulary.known_releases())
+        rels = [self.release] if self.release else list(self.among or vocabulary.known_releases())
         return all(vocabulary.exact_option("-O", rel) is None for rel in rels)
 
     def positional(self, token: str) -> None:
@@ -420,7 +435,7 @@ class _Reader:
         texts = [token, *(value if isinstance(value, list) else [])]
         if any(_PLACEHOLDER.search(text) for text in texts):
             return  # `$(VAR)` / `${VAR}` that a deploy file does not resolve: its value is not known here
-        checked = vocabulary.check_value(token, value, self.release)
+        checked = vocabulary.check_value(token, value, self.release, among=self.among)
         verdict = checked.verdict
         if verdict == "some" and opt.option is not None and _only_unrecorded_ranges_accept(opt.option, checked):
             verdict = "none"  # e.g. 0.8.0: its range was not recorded (its config classes cannot be probed)

@@ -616,26 +616,29 @@ def _ranges(rels: Sequence[str]) -> str:
     return ", ".join(runs)
 
 
-def lookup(spelling: str, release: str | None = None) -> Lookup:
+def lookup(spelling: str, release: str | None = None, among: Sequence[str] | None = None) -> Lookup:
     """Which vLLM option `spelling` (one command-line token, e.g. "-tp", "--no-enable-lora", "--max-model=4k",
     "--compilation-config.mode") names. With `release` (a vLLM version), as that release reads it; with None, as
-    every known release does (verdict "all", "some" or "none")."""
+    every known release does, or each release of `among` (verdict "all", "some" or "none")."""
     if release is not None:
         rel = resolve_release_or_raise(release)
         r = _resolve(spelling, rel)
         one: tuple[str, ...] = (rel,)
         acc1, rej1 = (one, ()) if r.ok else ((), one)
         return Lookup(spelling, rel, _summarize(acc1, rej1), acc1, rej1, r.option, r.suggestion, (r,), r.message)
-    _vocab().build_indexes(_vocab().order)
-    results = tuple(_resolve(spelling, rel, with_suggestion=False) for rel in _vocab().order)
+    releases = tuple(among) if among else _vocab().order
+    _vocab().build_indexes(releases)
+    results = tuple(_resolve(spelling, rel, with_suggestion=False) for rel in releases)
     acc = tuple(r.release for r in results if r.ok)
     rej = tuple(r.release for r in results if not r.ok)
     verdict = _summarize(acc, rej)
     options = {r.option for r in results if r.ok}
     option = results[[r.ok for r in results].index(True)].option if acc else None
-    sugg = suggest(spelling, None, 1) if verdict != "all" else ()
+    sugg = suggest(spelling, releases[-1] if among else None, 1) if verdict != "all" else ()
+    sugg = tuple(s for s in sugg if s != spelling.partition("=")[0])
     if verdict == "all":
-        msg = f"every known vLLM release ({_ranges(acc)}) accepts {spelling}"
+        scope = "known vLLM release" if not among else "vLLM release of"
+        msg = f"every {scope} ({_ranges(acc)}) accepts {spelling}"
         if len(options) > 1:
             msg += f", but not as the same option ({', '.join(sorted(o for o in options if o))})"
     elif verdict == "some":
@@ -643,6 +646,10 @@ def lookup(spelling: str, release: str | None = None) -> Lookup:
     else:
         hint = f"; did you mean {sugg[0]}?" if sugg else ""
         msg = f"no known vLLM release ({_ranges(rej)}) accepts {spelling}{hint}"
+        if among:
+            last = [rel for rel in lookup(spelling).accepted_by if _vkey(rel) < _vkey(releases[0])]
+            before = f"; the last release that does is {last[-1]}" if last else ""
+            msg = f"no vLLM release of {_ranges(releases)} accepts {spelling}{before}{hint}"
     return Lookup(
         spelling,
         None,
@@ -838,7 +845,9 @@ def _check_release(spelling: str, value: str | Sequence[str] | None, rel: str) -
     return None
 
 
-def check_value(spelling: str, value: str | Sequence[str] | None, release: str | None = None) -> ValueCheck:
+def check_value(
+    spelling: str, value: str | Sequence[str] | None, release: str | None = None, among: Sequence[str] | None = None
+) -> ValueCheck:
     """Whether vLLM accepts `spelling value` (value None: the spelling alone, e.g. a flag; a sequence: several
     values for an nargs='+' option). With `release`, for that release; with None, for every known release that
     has the option (verdict "all", "some", "none")."""
@@ -846,8 +855,8 @@ def check_value(spelling: str, value: str | Sequence[str] | None, release: str |
     if release is not None:
         rels: tuple[str, ...] = (resolve_release_or_raise(release),)
     else:
-        having = lookup(spelling).accepted_by
-        rels = having or _vocab().order
+        having = lookup(spelling, among=among).accepted_by
+        rels = having or tuple(among or _vocab().order)
     problems: list[str] = []
     acc: list[str] = []
     rej: list[str] = []

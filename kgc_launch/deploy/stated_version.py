@@ -1,0 +1,100 @@
+"""The vLLM version a deploy file states for its launch, with the evidence, and the vocabulary releases it allows.
+
+Read only where the file says it reliably:
+- an image of vLLM's own (`registry/engine-images.json` entries with `tag_is_version`) with an exact release tag
+  (`vllm/vllm-openai:v0.13.0`, `:0.9.2`): that release. `latest`, `nightly`, a digest, a tag with any other
+  text (`v0.13.0-cu128` is kept: the suffix is the build, not the version) stay unknown;
+- a requirement in a `pip install` / `uv pip install` / `python -m pip install` of the same file
+  (`vllm==0.13.0`, `vllm>=0.13`, `"vllm[audio]~=0.11.0"`): the PEP 440 specifier. A bare `vllm` says nothing.
+
+The specifier is judged as `kgc_launch.versions.in_specifier` judges a registry scope: each release of the flag
+vocabulary (registry/vllm-options.json) it contains is one the launch may run. The deploy check uses it only to
+judge the launch's flags (`kgc_launch.vllm.args.parse_serve_args(among=...)`); the registry's version scopes
+and the resolver's version rules keep the version the check was given (`--engine-version`), so a stated range
+never makes a version-scoped requirement stop applying.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kgc_launch.deploy.images import image_repository, known_image
+
+_EXACT_TAG = re.compile(r"^v?(\d+\.\d+\.\d+(?:\.post\d+)?)(?:-[A-Za-z0-9_.]+)?$")
+_REQUIREMENT = re.compile(r"^vllm(?:\[[^\]]*\])?\s*(?P<spec>(?:===?|~=|!=|>=|<=|>|<)[^;\s]*)\s*(?:;.*)?$")
+_PIP = ("pip", "pip3")
+
+
+@dataclass(frozen=True)
+class StatedVersion:
+    """One statement of the vLLM version in a deploy file."""
+
+    specifier: str
+    """PEP 440: `==0.13.0` for an image tag, the requirement's own for pip (`>=0.13`)."""
+    evidence: str
+    """What says it: `image tag vllm/vllm-openai:v0.13.0`, `pip requirement vllm>=0.13`."""
+    where: str
+    """`FILE:LINE` of the statement."""
+
+    def describe(self) -> str:
+        return f"{self.evidence} ({self.where})"
+
+
+def from_image(image: str | None, where: str) -> StatedVersion | None:
+    """The release an image of vLLM's own names by its tag, or None."""
+    if not image or "@" in image:
+        return None
+    known = known_image(image)
+    name = image.rsplit("/", 1)[-1]
+    if known is None or not known.tag_is_version or ":" not in name:
+        return None
+    match = _EXACT_TAG.match(name.rsplit(":", 1)[1])
+    if match is None:
+        return None
+    return StatedVersion(f"=={match.group(1)}", f"image tag {image_repository(image)}:{name.rsplit(':', 1)[1]}", where)
+
+
+def from_install(words: Sequence[str], where: str) -> StatedVersion | None:
+    """The vLLM requirement of a `pip install ...` command (its words after expansion), or None."""
+    words = list(words)
+    if words[:1] == ["uv"] and words[1:2] == ["pip"]:
+        words = words[1:]
+    elif (
+        len(words) > 2
+        and re.match(r"^python(\d+(\.\d+)?)?$", words[0].rsplit("/", 1)[-1])
+        and words[1:3] == ["-m", "pip"]
+    ):
+        words = words[2:]
+    if not words or words[0].rsplit("/", 1)[-1] not in _PIP or "install" not in words[1:2]:
+        return None
+    for word in words[2:]:
+        match = _REQUIREMENT.match(word.strip("'\""))
+        if match is not None and "$" not in word:
+            return StatedVersion(match.group("spec").replace(" ", ""), f"pip requirement {word}", where)
+    return None
+
+
+def releases_of(stated: Sequence[StatedVersion]) -> tuple[str, ...] | None:
+    """The vocabulary releases every statement allows, oldest first; None when nothing is stated, and an empty
+    tuple when the statements allow none of them (then nothing is narrowed: said, not guessed)."""
+    if not stated:
+        return None
+    from kgc_launch.versions import in_specifier, parse_engine_version
+    from kgc_launch.vllm import vocabulary
+
+    allowed: list[str] = []
+    for release in vocabulary.known_releases():
+        version = parse_engine_version(release)
+        if version is None:
+            continue
+        try:
+            if all(in_specifier(version, item.specifier) for item in stated):
+                allowed.append(release)
+        except ValueError:
+            return ()
+    if not allowed:  # `==0.9.1` names a release the vocabulary stands for by its line (0.9.2)
+        exact = [vocabulary.resolve_release(item.specifier[2:]) for item in stated if item.specifier.startswith("==")]
+        allowed = sorted({release for release in exact if release is not None})
+    return tuple(allowed)

@@ -1,0 +1,107 @@
+"""The vLLM version a deploy file states (an exact image tag, a pip requirement) and the releases it allows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kgc_launch import cli
+from kgc_launch.deploy.script import script_findings
+from kgc_launch.deploy.stated_version import StatedVersion, from_image, from_install, releases_of
+from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO
+from testing.registry_files import DEPLOY_REGISTRY, write_registry
+
+
+@pytest.mark.parametrize(
+    ("image", "specifier"),
+    [
+        ("vllm/vllm-openai:v0.13.0", "==0.13.0"),
+        ("docker.io/vllm/vllm-openai:v0.6.6.post1", "==0.6.6.post1"),
+        ("vllm/vllm-openai-cpu:0.9.2", "==0.9.2"),
+        ("vllm/vllm-openai:latest", None),
+        ("vllm/vllm-openai:nightly", None),
+        ("vllm/vllm-openai", None),
+        ("vllm/vllm-openai:v0.13.0@sha256:0123", None),  # a digest decides, not the tag
+        ("lmcache/vllm-openai:v0.3.0", None),  # not vLLM's own image: its tag is another project's
+    ],
+)
+def test_only_an_exact_tag_of_vllms_own_image_states_a_version(image: str, specifier: str | None) -> None:
+    found = from_image(image, "f:1")
+    assert (found.specifier if found else None) == specifier
+
+
+@pytest.mark.parametrize(
+    ("command", "specifier"),
+    [
+        ("pip install vllm==0.13.0", "==0.13.0"),
+        ("pip3 install -U 'vllm>=0.13' torch", ">=0.13"),
+        ("python3 -m pip install --no-cache-dir vllm[audio]~=0.11.0", "~=0.11.0"),
+        ("uv pip install --system vllm==0.10.2", "==0.10.2"),
+        ("pip install vllm", None),
+        ("pip install vllm-router==0.1", None),
+        ("pip download vllm==0.13.0", None),
+    ],
+)
+def test_pip_requirements(command: str, specifier: str | None) -> None:
+    import shlex
+
+    found = from_install(shlex.split(command), "f:1")
+    assert (found.specifier if found else None) == specifier
+
+
+def test_releases_of_a_range_and_of_an_exact_release_the_vocabulary_stands_for_by_its_line() -> None:
+    releases = releases_of([StatedVersion(">=0.13", "pip requirement vllm>=0.13", "f:1")])
+    assert releases is not None and releases[0] == "0.13.0" and "0.12.0" not in releases
+    assert releases_of([StatedVersion("==0.9.1", "pip requirement vllm==0.9.1", "f:1")]) == ("0.9.2",)
+    assert releases_of([]) is None
+
+
+def test_a_script_states_the_version_of_its_later_launches() -> None:
+    text = "pip install 'vllm>=0.13'\nvllm serve org/m --task embed\n"
+    (launch,) = script_findings(text, "run.sh").launches
+    assert [(v.specifier, v.where) for v in launch.stated_versions] == [(">=0.13", "run.sh:1")]
+
+
+def run_check(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, *args: str) -> tuple[int, str]:
+    registry = write_registry(tmp_path, DEPLOY_REGISTRY)
+    path = tmp_path / name
+    path.write_text(text)
+    code = cli.main(["check", "--registry", str(registry), "--deploy-file", str(path), *args])
+    return code, capsys.readouterr().out
+
+
+def test_an_option_no_stated_release_accepts_fails_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_check(tmp_path, capsys, "run.sh", "pip install 'vllm>=0.13'\nvllm serve org/m --task embed\n")
+    assert code == EXIT_VERDICT_NO
+    assert "no vLLM release of 0.13.0-0.33.0 accepts --task; the last release that does is 0.12.0" in out
+    assert "fix: remove --task embed (vLLM dropped it)" in out
+    assert f"vLLM version stated by the file: pip requirement vllm>=0.13 ({tmp_path / 'run.sh'}:1)" in out
+
+
+def test_an_option_some_stated_releases_accept_is_a_warning_naming_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_check(tmp_path, capsys, "run.sh", "pip install 'vllm>=0.12,<0.14'\nvllm serve org/m --task embed\n")
+    assert code == EXIT_OK
+    assert "warning: --task is accepted by vLLM 0.12.0 but not by 0.13.0" in out
+
+
+def test_an_image_tag_states_the_release_and_engine_version_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dockerfile = 'FROM vllm/vllm-openai:v0.13.0\nCMD ["org/m", "--task", "embed"]\n'
+    code, out = run_check(tmp_path, capsys, "Dockerfile", dockerfile, "--json")
+    (result,) = json.loads(out)["results"]
+    assert code == EXIT_VERDICT_NO and result["verdict"] == "fail"
+    assert result["launch"]["stated_versions"][0]["evidence"] == "image tag vllm/vllm-openai:v0.13.0"
+    code, out = run_check(tmp_path, capsys, "Dockerfile", dockerfile, "--engine-version", "0.12.0")
+    assert code == EXIT_OK and "--engine-version 0.12.0 is used instead" in out
+
+
+def test_engine_version_judges_the_flags_without_hardware(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_check(tmp_path, capsys, "run.sh", "vllm serve org/m --task embed\n", "--engine-version", "0.13.0")
+    assert code == EXIT_VERDICT_NO and "vLLM 0.13.0 has no --task" in out
