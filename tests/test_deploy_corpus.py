@@ -252,11 +252,6 @@ def report(run: Run) -> tuple[str, Tally]:
     return text, total
 
 
-# vLLM >= 0.13 rejects `--task`, and UltraRAG requires vLLM >= 0.13, but only in its pyproject.toml: the script
-# states no version, so `--task` (accepted by 0.8.0-0.12.0) is a warning. Any other false PASS fails this test.
-KNOWN_FALSE_PASS = frozenset(["files/mssssss123__UltraRAG__script__vllm_serve_emb.sh/vllm_serve_emb.sh:3"])
-
-
 def test_the_corpus_score() -> None:
     run = run_corpus()
     text, total = report(run)
@@ -268,8 +263,7 @@ def test_the_corpus_score() -> None:
     assert total.false_fail == 0
     assert total.lines == total.found + total.found_implied  # every reported launch on the truth's line
     assert total.silent == 0
-    false_pass = {problem.removeprefix("false PASS: ") for problem in total.problems if "false PASS" in problem}
-    assert false_pass <= KNOWN_FALSE_PASS
+    assert total.false_pass == 0, [problem for problem in total.problems if "false PASS" in problem]
 
 
 if __name__ == "__main__":

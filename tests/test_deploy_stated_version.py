@@ -105,3 +105,69 @@ def test_an_image_tag_states_the_release_and_engine_version_wins(
 def test_engine_version_judges_the_flags_without_hardware(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_check(tmp_path, capsys, "run.sh", "vllm serve org/m --task embed\n", "--engine-version", "0.13.0")
     assert code == EXIT_VERDICT_NO and "vLLM 0.13.0 has no --task" in out
+
+
+# ---- the project's own requirements, when the file states no version ----------------------------------------
+
+_TASK_SCRIPT = "#!/bin/sh\nvllm serve Org/Embedder --task embed\n"
+
+
+def _check(path: Path) -> dict[str, object]:
+    from kgc_launch.deploy.scan import scan_paths
+
+    (launch,) = scan_paths([str(path)]).launches
+    return {"specifiers": [v.specifier for v in launch.stated_versions], "evidence": launch.stated_versions}
+
+
+def test_the_nearest_project_states_the_version_of_a_script_that_states_none(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["torch"]\n[project.optional-dependencies]\n'
+        'gen = [\n    "vllm>=0.13.0",  # the engine\n]\n',
+        encoding="utf-8",
+    )
+    (repo / "script").mkdir()
+    script = repo / "script" / "serve.sh"
+    script.write_text(_TASK_SCRIPT, encoding="utf-8")
+    found = _check(script)
+    assert found["specifiers"] == [">=0.13.0"]
+    (stated,) = found["evidence"]  # type: ignore[misc]
+    assert stated.evidence == "project requirement vllm>=0.13.0" and stated.where.endswith("pyproject.toml:6")
+    assert cli.main(["check", "--deploy-file", str(script)]) == EXIT_VERDICT_NO  # --task: gone from 0.13.0 on
+
+
+def test_a_nearer_project_without_a_vllm_requirement_says_nothing(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('dependencies = ["vllm==0.13.0"]\n', encoding="utf-8")
+    inner = tmp_path / "tools"
+    inner.mkdir()
+    (inner / "requirements.txt").write_text("requests\nvllm  # any version\n", encoding="utf-8")
+    (inner / "serve.sh").write_text(_TASK_SCRIPT, encoding="utf-8")
+    assert _check(inner / "serve.sh")["specifiers"] == []
+
+
+def test_every_requirements_file_of_the_project_holds_and_the_search_stops_at_the_repository(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("vllm==0.10.2\n", encoding="utf-8")  # outside the repository
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "serve.sh").write_text(_TASK_SCRIPT, encoding="utf-8")
+    assert _check(repo / "deploy" / "serve.sh")["specifiers"] == []
+    (repo / "requirements.txt").write_text("vllm>=0.11\n", encoding="utf-8")
+    (repo / "requirements-gpu.txt").write_text("vllm[audio]<0.13 ; sys_platform == 'linux'\n", encoding="utf-8")
+    from kgc_launch.deploy.stated_version import _project_requirements
+
+    _project_requirements.cache_clear()
+    assert _check(repo / "deploy" / "serve.sh")["specifiers"] == ["<0.13", ">=0.11"]
+
+
+def test_the_files_own_statement_wins_over_the_project(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "requirements.txt").write_text("vllm>=0.13\n", encoding="utf-8")
+    (tmp_path / "serve.sh").write_text("pip install vllm==0.12.0\n" + _TASK_SCRIPT, encoding="utf-8")
+    (tmp_path / "Dockerfile").write_text(
+        'FROM vllm/vllm-openai:v0.12.0\nCMD ["--model", "Org/Embedder", "--task", "embed"]\n', encoding="utf-8"
+    )
+    assert _check(tmp_path / "serve.sh")["specifiers"] == ["==0.12.0"]
+    assert _check(tmp_path / "Dockerfile")["specifiers"] == ["==0.12.0"]  # the image tag
+    assert cli.main(["check", "--deploy-file", str(tmp_path / "Dockerfile")]) == EXIT_OK

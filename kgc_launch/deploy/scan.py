@@ -49,6 +49,7 @@ from kgc_launch.deploy.launch import Launch, Note
 from kgc_launch.deploy.origin import SourceText
 from kgc_launch.deploy.script import is_shell_script, script_findings
 from kgc_launch.deploy.skypilot import skypilot_findings
+from kgc_launch.deploy.stated_version import from_image, from_project
 from kgc_launch.errors import InputError
 from kgc_launch.yamlio import read_text_limited
 
@@ -407,12 +408,22 @@ def _collect(seen: dict[str, Findings | None], result: ScanResult) -> None:
         result.launches += launches
         result.notes += notes
     result.launches.sort(key=lambda launch: (order.get(launch.file, len(order)), launch.line or 0))
+    for launch in result.launches:
+        _project_version(launch)
     counts: dict[str, int] = {}
     for launch in result.launches:
         counts[launch.file] = counts.get(launch.file, 0) + 1
     for scan in result.paths:
         scan.launches = sum(counts.get(file, 0) for file in set(scan.files))
     _statuses(seen, counts, result)
+
+
+def _project_version(launch: Launch) -> None:
+    """A vLLM launch whose file states no vLLM version (no pip requirement, no version tag of vLLM's image)
+    takes its project's requirement, if the project states one (`stated_version.from_project`)."""
+    if launch.engine != "vllm" or launch.stated_versions or from_image(launch.image, launch.file) is not None:
+        return
+    launch.stated_versions += from_project(launch.file)
 
 
 def _statuses(seen: dict[str, Findings | None], counts: dict[str, int], result: ScanResult) -> None:

@@ -5,7 +5,11 @@ Read only where the file says it reliably:
   (`vllm/vllm-openai:v0.13.0`, `:0.9.2`): that release. `latest`, `nightly`, a digest, a tag with any other
   text (`v0.13.0-cu128` is kept: the suffix is the build, not the version) stay unknown;
 - a requirement in a `pip install` / `uv pip install` / `python -m pip install` of the same file
-  (`vllm==0.13.0`, `vllm>=0.13`, `"vllm[audio]~=0.11.0"`): the PEP 440 specifier. A bare `vllm` says nothing.
+  (`vllm==0.13.0`, `vllm>=0.13`, `"vllm[audio]~=0.11.0"`): the PEP 440 specifier. A bare `vllm` says nothing;
+- when the file states neither, the repository's own Python requirements: the nearest directory at or above
+  the file (up to the repository's root, the first with `.git`) that holds a `pyproject.toml` or a
+  `requirements*.txt`; its `vllm` requirements there (dependencies, optional dependencies, groups; every
+  requirements file) all hold. A project that requires no vLLM version says nothing.
 
 The specifier is judged as `kgc_launch.versions.in_specifier` judges a registry scope: each release of the flag
 vocabulary (registry/vllm-options.json) it contains is one the launch may run. The deploy check uses it only to
@@ -16,9 +20,11 @@ never makes a version-scoped requirement stop applying.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kgc_launch.deploy.images import image_repository, known_image
 
@@ -74,6 +80,50 @@ def from_install(words: Sequence[str], where: str) -> StatedVersion | None:
         if match is not None and "$" not in word:
             return StatedVersion(match.group("spec").replace(" ", ""), f"pip requirement {word}", where)
     return None
+
+
+_QUOTED = re.compile(r"""["']([^"'\n]+)["']""")
+
+
+def from_project(file: str) -> list[StatedVersion]:
+    """The vLLM requirements of the project `file` belongs to (see the module's docstring); [] when none."""
+    if not os.path.isfile(file):
+        return []  # stdin, a rendered stream: no directory to look in
+    return list(_project_requirements(os.path.dirname(os.path.abspath(file))))
+
+
+@lru_cache(maxsize=256)
+def _project_requirements(directory: str) -> tuple[StatedVersion, ...]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return ()
+    project = [n for n in names if n == "pyproject.toml" or (n.startswith("requirements") and n.endswith(".txt"))]
+    if project:
+        return tuple(item for name in project for item in _requirements_in(os.path.join(directory, name)))
+    parent = os.path.dirname(directory)
+    if ".git" in names or parent == directory:
+        return ()
+    return _project_requirements(parent)
+
+
+def _requirements_in(path: str) -> list[StatedVersion]:
+    """`vllm` requirements of a requirements file (one per line) or a pyproject.toml (quoted strings)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read(1 << 20).splitlines()
+    except OSError:
+        return []
+    toml = path.endswith(".toml")
+    stated = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        for candidate in _QUOTED.findall(text) if toml else [text]:
+            match = _REQUIREMENT.match(candidate.strip())
+            if match is not None:
+                spec = match.group("spec").replace(" ", "")
+                stated.append(StatedVersion(spec, f"project requirement {candidate.strip()}", f"{path}:{number}"))
+    return stated
 
 
 def releases_of(stated: Sequence[StatedVersion]) -> tuple[str, ...] | None:
