@@ -58,10 +58,7 @@ def format_refusal(command: str, findings: list[Finding], artifacts_dir: str | N
     """The block printed on stderr when a launch is refused."""
     blocking = refusals(findings)
     lines = [f"kgc-launch: refusing to start {command}: {len(blocking)} problem(s)"]
-    for finding in blocking:
-        lines.append(f"  - {finding.message}" + (f" [{finding.source}]" if finding.source else ""))
-        if finding.fix:
-            lines.append(f"      fix: {finding.fix}")
+    lines += [f"  - {finding_text(finding, tag=finding.source, fix_indent='      ')}" for finding in blocking]
     warnings = [finding for finding in findings if finding.severity == "warn"]
     if warnings:
         lines.append(f"  ({len(warnings)} warning(s) in the decision trace)")
@@ -71,6 +68,16 @@ def format_refusal(command: str, findings: list[Finding], artifacts_dir: str | N
     if fixes:
         lines.append(f"  add or change: {' '.join(dict.fromkeys(fixes))}")
     return "\n".join(lines)
+
+
+def finding_text(finding: Finding, *, tag: str = "", fix_indent: str | None = None) -> str:
+    """A finding as the reports write it: `message [tag] (fix: FIX)` on one line, or with `fix_indent` the
+    fix on a line of its own (`INDENTfix: FIX`) under the message; the launch's refusal, the deploy check's
+    report and `check --serve-args` all write findings through it."""
+    text = finding.message + (f" [{tag}]" if tag else "")
+    if not finding.fix:
+        return text
+    return text + (f"\n{fix_indent}fix: {finding.fix}" if fix_indent is not None else f" (fix: {finding.fix})")
 
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")

@@ -228,11 +228,18 @@ def test_json_report_shape(registry: Path, capsys: pytest.CaptureFixture[str]) -
     (result,) = document["results"]
     assert set(result) == {
         "launch", "verdict", "missing", "refusals", "warnings", "error", "notes", "fix", "model", "model_source",
-        "hardware",
+        "hardware", "findings",
     }  # fmt: skip
     assert (result["launch"]["file"], result["launch"]["line"], result["launch"]["gpus"]) == (str(MISSING), 26, 1)
     assert result["missing"][0]["flag"] == "--max-num-seqs 512" and result["missing"][0]["severity"] == "error"
     assert result["fix"] == "--max-num-seqs 512"
+    # The findings say the same in the launch's vocabulary; `missing` is their view.
+    (missing,) = [finding for finding in result["findings"] if finding["origin"].startswith("registry:")]
+    assert (missing["severity"], missing["rule_id"], missing["fix"]) == (
+        "refuse",
+        "--max-num-seqs 512",
+        "--max-num-seqs 512",
+    )
     assert any("HF_TOKEN (from Secret hf-token (key token))" in note for note in result["notes"])
 
 

@@ -199,7 +199,7 @@ def score(run: Run) -> dict[tuple[str, str], Tally]:
 def _why(result: LaunchResult | None) -> str:
     if result is None:
         return "?"
-    return "; ".join(refusal.message for refusal in result.refusals) or "; ".join(m.flag for m in result.missing)
+    return "; ".join(refusal.message for refusal in result.refusals) or "; ".join(m.rule_id for m in result.missing)
 
 
 COLUMNS = ("found", "implied", "not eval.", "extra", "lines", "false PASS", "false FAIL", "silent")

@@ -80,7 +80,7 @@ def test_args_repeating_the_images_vllm_serve_fail_and_the_model_is_never_serve(
     assert "vLLM rejects ('unrecognized arguments')" in launch.rejections[0]
     for hardware in (None, "8xH100-SXM"):
         (verdict,) = checked(result, hardware)
-        assert verdict.verdict == "fail" and verdict.refusals[0].source == "vLLM's argument parser"
+        assert verdict.verdict == "fail" and verdict.refusals[0].origin == "vllm-args"
 
 
 def test_the_same_rule_for_compose_and_docker_run(tmp_path: Path) -> None:

@@ -11,14 +11,13 @@ from kgc_launch.deploy.report import (
     FIX_LABEL,
     FORMATS,
     LaunchResult,
-    MissingFlag,
-    Refusal,
     artifact_uri,
     format_report,
     report_exit_code,
 )
 from kgc_launch.deploy.scan import ScanResult, scan_paths
 from kgc_launch.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT_NO
+from kgc_launch.findings import Finding, finding_text, format_refusal
 from testing.sarif import validate_sarif
 
 DATA = Path(__file__).parent / "data" / "deploy"
@@ -43,16 +42,28 @@ def results() -> list[LaunchResult]:
         LaunchResult(
             launch(),
             "fail",
-            missing=[
-                MissingFlag(
-                    "--disable-custom-all-reduce",
-                    "error",
+            findings=[
+                Finding(
+                    "refuse",
                     "custom all-reduce hangs on PCIe boxes (vllm#8410)",
-                    "add --disable-custom-all-reduce to the container args",
+                    fix="add --disable-custom-all-reduce to the container args",
+                    origin="registry",
+                    rule_id="--disable-custom-all-reduce",
                 ),
-                MissingFlag("NCCL_P2P_DISABLE=1", "warning", "P2P over PCIe, vllm#14025", "set it in env"),
+                Finding(
+                    "warn",
+                    "max-model-len 131072, more than fits: 100, 50% of the KV cache",
+                    origin="vllm-rule",
+                    rule_id="kv-cache-tight",
+                ),
+                Finding(
+                    "warn",
+                    "P2P over PCIe, vllm#14025",
+                    fix="set it in env",
+                    origin="registry",
+                    rule_id="NCCL_P2P_DISABLE=1",
+                ),
             ],
-            warnings=["max-model-len 131072, more than fits: 100, 50% of the KV cache"],
         ),
         LaunchResult(
             launch(file="compose.yaml", line=None, object="service x", source="compose", args=["$(MODEL)"]),
@@ -86,6 +97,11 @@ def test_sarif_is_valid_and_places_every_finding(tmp_path: Path) -> None:
     assert found[3][2] == {"artifactLocation": {"uri": "compose.yaml"}}  # no line: no region
     assert found[4][2]["region"] == {"startLine": 3}
     assert "missing --disable-custom-all-reduce" in document["runs"][0]["results"][0]["message"]["text"]
+    origins = [r.get("properties", {}).get("origin") for r in document["runs"][0]["results"]]
+    assert origins == [
+        "registry:--disable-custom-all-reduce", "registry:NCCL_P2P_DISABLE=1", "vllm-rule:kv-cache-tight",
+        None, None, None, None,  # not findings: not evaluated, the scan's
+    ]  # fmt: skip
 
 
 def test_validator_catches_what_the_schema_refuses() -> None:
@@ -145,6 +161,10 @@ def test_json_report_round_trips_launches_and_scan_counts(tmp_path: Path) -> Non
         "why": "custom all-reduce hangs on PCIe boxes (vllm#8410)",
         "fix": "add --disable-custom-all-reduce to the container args",
     }
+    assert failing["warnings"] == ["max-model-len 131072, more than fits: 100, 50% of the KV cache"]
+    assert [finding["origin"] for finding in failing["findings"]] == [
+        "registry:--disable-custom-all-reduce", "vllm-rule:kv-cache-tight", "registry:NCCL_P2P_DISABLE=1"
+    ]  # fmt: skip
     assert document["errors"][0]["line"] == 3 and [p["launches"] for p in document["paths"]] == [0, 1, 0]
 
 
@@ -172,7 +192,9 @@ def refused() -> LaunchResult:
     return LaunchResult(
         launch(file="k8s/t4.yaml", line=13, object="Deployment/t4/vllm"),
         "fail",
-        refusals=[Refusal("--dtype bfloat16 needs compute capability >= 8.0", "--dtype half", "vLLM rule bf16")],
+        findings=[
+            Finding("refuse", "--dtype bfloat16 needs compute capability >= 8.0", "--dtype half", "vllm-rule", "bf16")
+        ],
         notes=["values not in the file: HF_TOKEN (from Secret hf (key token))"],
         fix="--dtype half",
     )
@@ -191,8 +213,11 @@ def test_refusals_notes_and_the_paste_ready_line() -> None:
     )
     sarif = json.loads(format_report([refused()], "sarif", about={"hardware": "T4"}))
     validate_sarif(sarif)
-    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["KGC007"]
+    assert [(r["ruleId"], r["properties"]) for r in sarif["runs"][0]["results"]] == [
+        ("KGC007", {"origin": "vllm-rule:bf16"})
+    ]
     (result,) = json.loads(format_report([refused()], "json"))["results"]
+    assert result["findings"] == [finding.to_json() for finding in refused().findings]
     assert result["refusals"] == [
         {
             "message": "--dtype bfloat16 needs compute capability >= 8.0",
@@ -212,3 +237,19 @@ def test_paths_without_launches_can_be_notes(tmp_path: Path) -> None:
     assert format_report([], "github", scan=scan, empty_ok=True).startswith("::notice title=kgc-launch%3A no launch::")
     (result,) = json.loads(format_report([], "sarif", scan=scan, empty_ok=True))["runs"][0]["results"]
     assert (result["ruleId"], result["level"]) == ("KGC006", "note")
+
+
+def test_a_refusal_and_a_launch_refusal_share_the_line_of_a_finding() -> None:
+    """The deploy report writes a finding as the launch's refusal does: message, then `fix:` under it."""
+    (finding,) = refused().findings
+    launch_block = format_refusal("vllm serve", [finding], None).splitlines()
+    deploy_text = format_report([refused()], "text").splitlines()
+    assert launch_block[1:3] == [
+        "  - --dtype bfloat16 needs compute capability >= 8.0 [vllm-rule:bf16]",
+        "      fix: --dtype half",
+    ]
+    assert deploy_text[1:3] == [
+        "  refused (vLLM rule bf16): --dtype bfloat16 needs compute capability >= 8.0",
+        "    fix: --dtype half",
+    ]
+    assert finding_text(finding) == "--dtype bfloat16 needs compute capability >= 8.0 (fix: --dtype half)"

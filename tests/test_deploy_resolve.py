@@ -3,6 +3,7 @@ from __future__ import annotations
 from kgc_launch.deploy.accelerators import Accelerator
 from kgc_launch.deploy.launch import Launch, SourceKind
 from kgc_launch.deploy.resolve import EngineVerdict, hardware_skip, judge_engine, launch_inventory
+from kgc_launch.findings import refusals
 from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.hardware.presets import inventory_from_preset
 from kgc_launch.launch_options import LaunchOptions
@@ -49,12 +50,12 @@ def test_a_refusal_resting_on_an_unknown_value_is_undecided() -> None:
         return judge_engine("vllm", tokens, l4, lookup, LaunchOptions(), environ={}, engine_version="0.11.0")
 
     known = resolve_vllm_launch(["m"], l4, facts, environ={}, engine_version="0.11.0")
-    assert [r.source for r in known.refusals] == ["vLLM rule kv-cache-does-not-fit"] and not known.undecided
+    assert [r.source for r in refusals(known.findings)] == ["vllm-rule:kv-cache-does-not-fit"] and not known.undecided
     built = ["m", "--max-model-len", "$(MAX_LEN)"]
     verdict = resolve_vllm_launch(built, l4, facts, environ={}, engine_version="0.11.0")
-    assert not verdict.refusals
+    assert not refusals(verdict.findings)
     (undecided,) = verdict.undecided
     assert "--max-model-len's default" in undecided and "($(MAX_LEN))" in undecided
     fits = resolve_vllm_launch(["m", "--max-model-len", "8192"], l4, facts, environ={}, engine_version="0.11.0")
-    assert not fits.refusals and not fits.undecided
-    assert not any("free memory" in warning for warning in fits.warnings)  # a live node's fact: not a deploy's
+    assert not refusals(fits.findings) and not fits.undecided
+    assert not any("free memory" in warning.message for warning in fits.findings)  # a live node's fact: not a deploy's

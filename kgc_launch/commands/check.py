@@ -251,12 +251,12 @@ def _with_engine_problems(text: str, problems: list[Finding]) -> str:
         return text
     lines = text.split("\n")
     at = next(i for i, line in enumerate(lines) if line.startswith("verdict:"))
+    from kgc_launch.findings import finding_text
+
     shown = []
     for finding in problems:
         label = "REFUSED" if finding.severity == "refuse" else "WARN   "
-        shown.append(f"{label}  [{finding.source}] {finding.message}")
-        if finding.fix:
-            shown.append(f"           fix: {finding.fix}")
+        shown.append(f"{label}  [{finding.source}] {finding_text(finding, fix_indent=' ' * 11)}")
     return "\n".join(lines[:at] + shown + lines[at:])
 
 

@@ -72,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
 
     _check_version(args.vllm_version)
     problems = vllm_problems(args)
+    from kgc_launch.findings import finding_text
+
     for finding in problems:
-        print(f"kgc-launch fit: {finding.severity}: {finding.message} [{finding.source}]", file=sys.stderr)
-        if finding.fix:
-            print(f"  fix: {finding.fix}", file=sys.stderr)
+        text = finding_text(finding, tag=finding.source, fix_indent="  ")
+        print(f"kgc-launch fit: {finding.severity}: {text}", file=sys.stderr)
     if any(finding.severity == "refuse" for finding in problems):
         return EXIT_VERDICT_NO
     inventory = select_hardware(args.hardware, os.environ, use_cuda_driver=False)

@@ -30,15 +30,17 @@ from pathlib import Path
 from kgc_launch.deploy.launch import Launch, has_unexpanded
 from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
-from kgc_launch.deploy.report import LaunchResult, MissingFlag, Refusal, Severity
-from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory, who_refuses
+from kgc_launch.deploy.report import REGISTRY, LaunchResult
+from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory
 from kgc_launch.deploy.stated_version import from_image, releases_of
 from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
-from kgc_launch.findings import first_sentence, is_paste_ready
+from kgc_launch.findings import Finding, Severity, first_sentence, is_paste_ready
 from kgc_launch.hardware.inventory import Inventory
-from kgc_launch.knowngood.check import CheckReport, Finding, check_launch
+from kgc_launch.knowngood.check import CheckReport, check_launch
+from kgc_launch.knowngood.check import Finding as Requirement
+from kgc_launch.knowngood.launch_check import registry_finding
 from kgc_launch.knowngood.registry import Registry
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts
@@ -85,20 +87,20 @@ class DeployChecker:
             return LaunchResult(launch, "error", error=launch.unevaluated)
         choice = choose_model(launch, settings.model, settings.model_map)
         model = choice.model
-        rejections = [Refusal(text, None, "vLLM's argument parser") for text in launch.rejections]
+        rejections = [Finding("refuse", text, origin="vllm-args") for text in launch.rejections]
         if model is None:
             why = f"the model is not known ({choice.why}); pass --model ID or --model-map PATH=ORG/NAME"
             if rejections:
-                return LaunchResult(launch, "fail", refusals=rejections, notes=[why])
+                return LaunchResult(launch, "fail", findings=rejections, notes=[why])
             return LaunchResult(launch, "error", error=why)
         wrapped = wrapper_options(launch)
         env = {**launch.known_env(), **settings.env}
         unknown = {name: why for name, why in launch.unknown_env().items() if name not in settings.env}
-        result = LaunchResult(launch, "pass", notes=list(wrapped.notes), refusals=rejections)
+        result = LaunchResult(launch, "pass", findings=rejections, notes=list(wrapped.notes))
         result.model, result.model_source = model, choice.source
         undecided = list(wrapped.undecided)
         if wrapped.stop is not None:
-            result.refusals.append(Refusal(wrapped.stop, None, "kgc-launch"))
+            result.findings.append(Finding("refuse", wrapped.stop, origin="launcher"))
         inventory = self._inventory(launch, wrapped, result, undecided)
         registry = self._registry(wrapped, result, undecided)
         among = stated_releases(launch, settings.engine_version, result)
@@ -149,10 +151,11 @@ class DeployChecker:
             f"hardware: {wrapped.options.described('hardware', spec)}, as its kgc-launch is told{overrides}"
         )
         if launch.gpus is not None and launch.gpus * (launch.nodes or 1) != len(inventory.visible):
-            result.warnings.append(
+            message = (
                 f"its kgc-launch plans for {len(inventory.visible)} GPU(s) ({spec}), but the file gives the "
                 f"container {launch.gpus}"
             )
+            result.findings.append(Finding("warn", message, origin="launcher"))
         return inventory
 
     def _registry(self, wrapped: WrapperOptions, result: LaunchResult, undecided: list[str]) -> Registry | None:
@@ -214,8 +217,7 @@ class DeployChecker:
             environ=env,
             engine_version=self.settings.engine_version,
         )
-        result.refusals += verdict.refusals
-        result.warnings += verdict.warnings
+        result.findings += verdict.findings
         result.notes += verdict.notes
         return verdict.undecided
 
@@ -227,10 +229,8 @@ def parser_findings(result: LaunchResult, serve_args: ServeArgs) -> None:
     for finding in serve_args.problems:
         if has_unexpanded(finding.message):
             result.notes.append(f"not checked: {finding.message}; the value is not in the file")
-        elif finding.severity == "refuse":
-            result.refusals.append(Refusal(finding.message, finding.fix, who_refuses(finding)))
         else:
-            result.warnings.append(finding.message + (f" (fix: {finding.fix})" if finding.fix else ""))
+            result.findings.append(finding)
 
 
 def registry_args(launch: Launch, version: str | None = None, among: Sequence[str] | None = None) -> ServeArgs:
@@ -284,25 +284,29 @@ def gpu_scope(inventory: Inventory) -> list[tuple[str, str | None]]:
 def registry_findings(result: LaunchResult, report: CheckReport, unknown: Mapping[str, str]) -> list[str]:
     """Fill `result` from the registry's report; returns the requirements that cannot be decided here."""
     undecided: list[str] = []
-    pairs: list[tuple[Finding, Severity]] = [(f, "error") for f in report.missing_required]
-    pairs += [(f, "warning") for f in report.warnings]
-    for finding, severity in pairs:
-        blind = _undecidable(finding, unknown)
-        if blind is not None and severity == "error":
-            undecided.append(f"the registry requires {finding.flag} ({finding.severity}), and {blind}")
+    pairs: list[tuple[Requirement, Severity]] = [(f, "refuse") for f in report.missing_required]
+    pairs += [(f, "warn") for f in report.warnings]
+    for requirement, severity in pairs:
+        blind = _undecidable(requirement, unknown)
+        if blind is not None and severity == "refuse":
+            undecided.append(f"the registry requires {requirement.flag} ({requirement.severity}), and {blind}")
         elif blind is not None:
-            result.notes.append(f"the registry recommends {finding.flag} (perf); {blind}")
+            result.notes.append(f"the registry recommends {requirement.flag} (perf); {blind}")
         else:
-            result.missing.append(MissingFlag(finding.flag, severity, _why(finding), finding.fix))
+            # The requirement as written is its rule id: what `missing` names, as `kgc-launch show` lists it.
+            found = registry_finding(
+                requirement, severity, _why(requirement), origin=REGISTRY, rule_id=requirement.flag
+            )
+            result.findings.append(found)
     if not report.registered:
         if report.passed:
             result.notes.append(report.reason or "the model is not registered: nothing to check")
         else:
-            result.refusals.append(Refusal(report.reason or "the model is not registered", None, "registry"))
+            result.findings.append(Finding("refuse", report.reason or "the model is not registered", origin=REGISTRY))
     return undecided
 
 
-def _undecidable(finding: Finding, unknown: Mapping[str, str]) -> str | None:
+def _undecidable(finding: Requirement, unknown: Mapping[str, str]) -> str | None:
     """Why a missing requirement cannot be decided from the file, or None when the file settles it."""
     if finding.kind == "env":
         name = finding.flag.partition("=")[0].strip()
@@ -315,7 +319,7 @@ def _undecidable(finding: Finding, unknown: Mapping[str, str]) -> str | None:
     return None
 
 
-def _why(finding: Finding) -> str:
+def _why(finding: Requirement) -> str:
     """One line, as the launcher words it: the first sentence of the registry's why (`kgc-launch show` has
     the rest and the evidence) and what in the launch contradicts it."""
     why = first_sentence(finding.why).rstrip(".") if finding.why else "required by the registry"
@@ -327,7 +331,7 @@ def _why(finding: Finding) -> str:
 
 def finish(result: LaunchResult, registry_fix: str | None, undecided: list[str]) -> LaunchResult:
     """The verdict and the paste-ready line: a definite failure wins over what could not be decided."""
-    failing = any(missing.severity == "error" for missing in result.missing) or bool(result.refusals)
+    failing = any(finding.severity == "refuse" for finding in result.findings)
     if undecided:
         result.error = "; ".join(undecided)
     result.verdict = "fail" if failing else "error" if undecided else "pass"

@@ -1,15 +1,19 @@
 """Reports of a deploy check: one result per launch, in `text`, `json`, `sarif` or `github` form.
 
-The check fills a `LaunchResult` per launch (verdict, missing REQUIRED flags with why and how to fix,
-what the engine would refuse on the given hardware, warnings); the formatters add what the scan said:
+The check fills a `LaunchResult` per launch: its verdict and its findings (`kgc_launch.findings.Finding`, the
+launch's own vocabulary: missing REQUIRED flags of the registry with why and how to fix, what the engine or
+kgc-launch would refuse on the given hardware, warnings); the formatters add what the scan said:
 files that could not be read, things that mention an engine but are not a launch, and PATH arguments that
 hold no launch at all (an error, or with `empty_ok` a note: pre-commit hands over files that are not
 deployments). Each file's status is said: launches, no launch, or not evaluated with why (a file that
 mentions an engine but from which no launch could be read); and each launch whose hardware checks did not
 run says why ("registry checked; hardware checks not evaluated: WHY"), counted apart in the summary.
 - `text`: compiler-style lines; it ends with one paste-ready line per failing launch;
+- `json`: the findings per launch (`findings`, each `Finding.to_json`), and the views of them that came
+  first (`missing`, `refusals`, `warnings`);
 - `sarif`: SARIF 2.1.0 for code-scanning upload (`github/codeql-action/upload-sarif`), one result per
-  missing flag, warning, unreadable file and note, each at its file and line;
+  finding, unreadable file and note, each at its file and line; a finding's rule is its kind (`_rule_key`),
+  its `origin:rule_id` is in the result's `properties`;
 - `github`: workflow commands (`::error file=F,line=L,title=T::message`) that annotate a pull request.
 """
 
@@ -26,9 +30,9 @@ from kgc_launch import __version__
 from kgc_launch.deploy.launch import Launch
 from kgc_launch.deploy.scan import ScanResult
 from kgc_launch.errors import EXIT_INPUT, EXIT_OK, EXIT_VERDICT_NO, InputError
+from kgc_launch.findings import Finding, finding_text
 
 Verdict = Literal["pass", "fail", "error"]
-Severity = Literal["error", "warning"]
 Format = Literal["text", "json", "sarif", "github"]
 FORMATS: tuple[Format, ...] = ("text", "json", "sarif", "github")
 
@@ -36,29 +40,23 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kgc-launch/kgc-launch"
 
 
-@dataclass(frozen=True)
-class MissingFlag:
-    """A REQUIRED flag (or environment variable) the launch lacks."""
-
-    flag: str
-    """As it should appear: `--disable-custom-all-reduce`, `VLLM_ATTENTION_BACKEND=FLASHINFER`."""
-    severity: Severity
-    why: str
-    """What goes wrong without it, with its source (an issue, a PR)."""
-    fix: str
-    """What to change, in the file's own terms."""
+REGISTRY = "registry"
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Something that stops the launch on the given hardware although no registry flag is missing."""
+def is_missing_flag(finding: Finding) -> bool:
+    """A requirement of the registry the launch lacks (refuse: REQUIRED, warn: recommended): origin `registry`,
+    the requirement as written (`--disable-custom-all-reduce`, `NAME=VALUE`) as its rule id. The registry's
+    other finding, an unregistered model under `--require-registered`, has no rule id."""
+    return finding.origin == REGISTRY and bool(finding.rule_id)
 
-    message: str
-    """What is wrong, with the numbers that make it wrong."""
-    fix: str | None
-    """A paste-ready flag or variable where one exists, else advice in words; None when there is none."""
-    source: str
-    """Who refuses: `vLLM rule <id>`, `ferrum resolver`, `registry`, `kgc-launch`."""
+
+def who_refuses(finding: Finding) -> str:
+    """Who refuses, as the report names it."""
+    if finding.origin == "vllm-rule":
+        return f"vLLM rule {finding.rule_id}"
+    if finding.origin == "vllm-args":
+        return f"vLLM's argument parser ({finding.rule_id})" if finding.rule_id else "vLLM's argument parser"
+    return {"ferrum-resolver": "ferrum resolver", "launcher": "kgc-launch"}.get(finding.origin, finding.origin)
 
 
 @dataclass
@@ -67,14 +65,15 @@ class LaunchResult:
 
     launch: Launch
     verdict: Verdict
-    missing: list[MissingFlag] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    """What is wrong with the launch, as its finder said it: the registry's missing flags (`is_missing_flag`),
+    the refusals and warnings of the engine's parser and rules, the ferrum resolver and kgc-launch."""
     error: str | None = None
     """Why the launch could not be evaluated (verdict `error`): an unknown model, unreadable args."""
-    refusals: list[Refusal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the check could not know or chose not to check (unknown environment values, an unregistered
-    model); shown in the text and JSON reports, not as annotations."""
+    model): not a problem with the launch but a limit of the check, so not a finding; shown in the text and
+    JSON reports, not as annotations."""
     fix: str = ""
     """Everything to add or change, as one paste-ready line (NAME=VALUE words first); empty when nothing."""
     model: str | None = None
@@ -88,6 +87,20 @@ class LaunchResult:
     @property
     def hardware_unevaluated(self) -> bool:
         return self.verdict == "pass" and self.hardware is not None
+
+    @property
+    def missing(self) -> list[Finding]:
+        """The registry's requirements the launch lacks (the REQUIRED ones refuse, the recommended warn)."""
+        return [finding for finding in self.findings if is_missing_flag(finding)]
+
+    @property
+    def refusals(self) -> list[Finding]:
+        """What stops the launch although it is not a missing registry flag."""
+        return [f for f in self.findings if f.severity == "refuse" and not is_missing_flag(f)]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warn" and not is_missing_flag(f)]
 
 
 @dataclass(frozen=True)
@@ -184,13 +197,10 @@ def format_text(
         if result.model_source:
             lines.append(f"  model: {result.model} (from {result.model_source})")
         for missing in result.missing:
-            lines.append(f"  missing {missing.flag} ({missing.severity}): {missing.why}")
-            lines.append(f"    fix: {missing.fix}")
+            lines.append(f"  missing {missing.rule_id} ({_level(missing)}): {finding_text(missing, fix_indent='    ')}")
         for refusal in result.refusals:
-            lines.append(f"  refused ({refusal.source}): {refusal.message}")
-            if refusal.fix:
-                lines.append(f"    fix: {refusal.fix}")
-        lines += [f"  warning: {warning}" for warning in result.warnings]
+            lines.append(f"  refused ({who_refuses(refusal)}): {finding_text(refusal, fix_indent='    ')}")
+        lines += [f"  warning: {finding_text(warning)}" for warning in result.warnings]
         if result.error:
             lines.append(f"  not evaluated: {result.error}")
         if result.hardware_unevaluated:
@@ -279,12 +289,16 @@ def format_json(
                 "hardware": {"evaluated": result.hardware is None, "why": result.hardware}
                 if result.verdict != "error"
                 else {"evaluated": False, "why": "the launch was not evaluated"},
-                "missing": [vars(missing) for missing in result.missing],
-                "refusals": [vars(refusal) for refusal in result.refusals],
-                "warnings": list(result.warnings),
+                "missing": [_missing_json(missing) for missing in result.missing],
+                "refusals": [
+                    {"message": refusal.message, "fix": refusal.fix, "source": who_refuses(refusal)}
+                    for refusal in result.refusals
+                ],
+                "warnings": [finding_text(warning) for warning in result.warnings],
                 "error": result.error,
                 "notes": list(result.notes),
                 "fix": result.fix,
+                "findings": [finding.to_json() for finding in result.findings],
             }
             for result in results
         ],
@@ -317,6 +331,15 @@ def format_json(
     return json.dumps(document, indent=2) + "\n"
 
 
+def _missing_json(missing: Finding) -> dict[str, Any]:
+    return {"flag": missing.rule_id, "severity": _level(missing), "why": missing.message, "fix": missing.fix}
+
+
+def _level(finding: Finding) -> str:
+    """The finding's severity as SARIF, GitHub and the reports' `missing` say it."""
+    return "error" if finding.severity == "refuse" else "warning"
+
+
 def _error_dict(error: InputError) -> dict[str, Any]:
     return {"file": error.path, "line": error.line, "field": error.field, "message": error.message, "hint": error.hint}
 
@@ -335,7 +358,9 @@ def format_sarif(
     rule_index = {key: position for position, key in enumerate(_RULES)}
     sarif_results: list[dict[str, Any]] = []
 
-    def add(key: str, level: str, text: str, file: str | None, line: int | None) -> None:
+    def add(
+        key: str, level: str, text: str, file: str | None, line: int | None, finding: Finding | None = None
+    ) -> None:
         rule = _RULES[key]
         entry: dict[str, Any] = {
             "ruleId": rule.id,
@@ -348,6 +373,8 @@ def format_sarif(
             if line is not None and line >= 1:
                 location["region"] = {"startLine": line}
             entry["locations"] = [{"physicalLocation": location}]
+        if finding is not None:
+            entry["properties"] = {"origin": finding.source}
         sarif_results.append(entry)
 
     for result in results:
@@ -356,14 +383,10 @@ def format_sarif(
         where = f"{launch.object} ({launch.engine} serve {result.model or launch.model or '?'})"
         if file != launch.file:
             where += f" (line {launch.line} of the rendered stream)"
-        for missing in result.missing:
-            text = f"{where}: missing {missing.flag}: {missing.why}. Fix: {missing.fix}"
-            add("missing", missing.severity, text, file, line)
-        for refusal in result.refusals:
-            text = f"{where}: {refusal.message} ({refusal.source})" + (f". Fix: {refusal.fix}" if refusal.fix else "")
-            add("refused", "error", text, file, line)
-        for warning in result.warnings:
-            add("warning", "warning", f"{where}: {warning}", file, line)
+        for finding in _in_report_order(result):
+            key = _rule_key(finding)
+            text = f"{where}: missing {finding.rule_id}: " if key == "missing" else f"{where}: "
+            add(key, _level(finding), text + _annotation(finding), file, line, finding)
         if result.error or result.verdict == "error":
             add(
                 "error",
@@ -413,6 +436,27 @@ def format_sarif(
     return json.dumps(document, indent=2) + "\n"
 
 
+def _rule_key(finding: Finding) -> str:
+    """The finding's SARIF rule (`_RULES`): a missing registry flag KGC001, a refusal KGC007, a warning KGC002."""
+    if is_missing_flag(finding):
+        return "missing"
+    return "refused" if finding.severity == "refuse" else "warning"
+
+
+def _in_report_order(result: LaunchResult) -> list[Finding]:
+    """Missing flags, then refusals, then warnings: the order of every report."""
+    return [*result.missing, *result.refusals, *result.warnings]
+
+
+def _annotation(finding: Finding) -> str:
+    """A finding in a SARIF result or a GitHub annotation (after what and where): `message (who). Fix: FIX`
+    for a refusal, `why. Fix: FIX` for a missing flag, `message (fix: FIX)` for a warning."""
+    if finding.severity == "warn" and not is_missing_flag(finding):
+        return finding_text(finding)
+    who = "" if is_missing_flag(finding) else f" ({who_refuses(finding)})"
+    return f"{finding.message}{who}" + (f". Fix: {finding.fix}" if finding.fix else "")
+
+
 def annotation_place(launch: Launch) -> tuple[str, int | None]:
     """Where a SARIF result or GitHub annotation of `launch` goes: its file and line, except for a launch read
     from a rendered stream on stdin, which goes to its Helm template (`# Source:`) without a line (the
@@ -450,23 +494,10 @@ def format_github(
     for result in results:
         launch = result.launch
         file, line = annotation_place(launch)
-        for missing in result.missing:
-            lines.append(
-                _command(
-                    missing.severity,
-                    file,
-                    line,
-                    f"kgc-launch: missing {missing.flag}",
-                    f"{launch.object}: {missing.why}. Fix: {missing.fix}",
-                )
-            )
-        for refusal in result.refusals:
-            text = f"{launch.object}: {refusal.message} ({refusal.source})" + (
-                f". Fix: {refusal.fix}" if refusal.fix else ""
-            )
-            lines.append(_command("error", file, line, "kgc-launch: would be refused", text))
-        for warning in result.warnings:
-            lines.append(_command("warning", file, line, "kgc-launch", f"{launch.object}: {warning}"))
+        for finding in _in_report_order(result):
+            title = _GITHUB_TITLES[_rule_key(finding)].format(flag=finding.rule_id)
+            text = f"{launch.object}: {_annotation(finding)}"
+            lines.append(_command(_level(finding), file, line, title, text))
         if result.error or result.verdict == "error":
             text = f"{launch.object}: not evaluated: {result.error or 'unknown reason'}"
             lines.append(_command("error", file, line, "kgc-launch: launch not evaluated", text))
@@ -493,6 +524,13 @@ def format_github(
     return "\n".join(lines) + "\n"
 
 
+_GITHUB_TITLES = {
+    "missing": "kgc-launch: missing {flag}",
+    "refused": "kgc-launch: would be refused",
+    "warning": "kgc-launch",
+}
+
+
 def _command(level: str, file: str | None, line: int | None, title: str, message: str) -> str:
     properties = []
     if file is not None:
@@ -515,9 +553,6 @@ __all__ = [
     "FORMATS",
     "Format",
     "LaunchResult",
-    "MissingFlag",
-    "Refusal",
-    "Severity",
     "Verdict",
     "format_report",
     "report_exit_code",

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kgc_launch.deploy.launch import Launch
-from kgc_launch.deploy.report import Refusal
 from kgc_launch.engines import engine_adapter
 from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
@@ -33,8 +32,8 @@ UNKNOWN_FACTS_RULES = frozenset(["facts-unknown"])
 
 @dataclass
 class EngineVerdict:
-    refusals: list[Refusal] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    """The plan's refusals and warnings, as the engine's rules (or the ferrum resolver) found them."""
     notes: list[str] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
     """Refusals that rest on a value the file does not hold: the launch cannot be evaluated."""
@@ -119,18 +118,9 @@ def judge_engine(
                 f"--{named[0]} from a value it does not hold ({plan.unknown_options[named[0]]})"
             )
         elif finding.severity == "refuse":
-            verdict.refusals.append(Refusal(finding.message, finding.fix, who_refuses(finding)))
+            verdict.findings.append(finding)
         elif finding.rule_id in UNKNOWN_FACTS_RULES:
             verdict.notes.append(finding.message)
         elif finding.rule_id not in NODE_STATE_RULES:
-            verdict.warnings.append(finding.message + (f" (fix: {finding.fix})" if finding.fix else ""))
+            verdict.findings.append(finding)
     return verdict
-
-
-def who_refuses(finding: Finding) -> str:
-    """Who refuses, as the report names it."""
-    if finding.origin == "vllm-rule":
-        return f"vLLM rule {finding.rule_id}"
-    if finding.origin == "vllm-args":
-        return f"vLLM's argument parser ({finding.rule_id})" if finding.rule_id else "vLLM's argument parser"
-    return {"ferrum-resolver": "ferrum resolver", "launcher": "kgc-launch"}.get(finding.origin, finding.origin)
