@@ -79,7 +79,7 @@ def test_an_option_no_stated_release_accepts_fails_with_the_fix(
     assert code == EXIT_VERDICT_NO
     assert "no vLLM release of 0.13.0-0.33.0 accepts --task; the last release that does is 0.12.0" in out
     assert "fix: remove --task embed (vLLM dropped it)" in out
-    assert f"vLLM version stated by the file: pip requirement vllm>=0.13 ({tmp_path / 'run.sh'}:1)" in out
+    assert f"vLLM version stated: pip requirement vllm>=0.13 ({tmp_path / 'run.sh'}:1)" in out
 
 
 def test_an_option_some_stated_releases_accept_is_a_warning_naming_them(

@@ -252,18 +252,18 @@ def stated_releases(launch: Launch, given: str | None, result: LaunchResult) -> 
         return None
     evidence = "; ".join(item.describe() for item in stated)
     if given is not None:
-        result.notes.append(f"vLLM version stated by the file: {evidence}; --engine-version {given} is used instead")
+        result.notes.append(f"vLLM version stated: {evidence}; --engine-version {given} is used instead")
         return None
     releases = releases_of(stated)
     if not releases:
         result.notes.append(
-            f"vLLM version stated by the file: {evidence}; no release of the flag vocabulary fits it, so the flags "
+            f"vLLM version stated: {evidence}; no release of the flag vocabulary fits it, so the flags "
             "are judged against every known release"
         )
         return None
     span = releases[0] if len(releases) == 1 else f"{releases[0]}-{releases[-1]}"
     result.notes.append(
-        f"vLLM version stated by the file: {evidence}: its flags are judged as vLLM {span} reads them (the "
+        f"vLLM version stated: {evidence}: its flags are judged as vLLM {span} reads them (the "
         "registry's version-scoped requirements still apply as for an unknown version; --engine-version sets it)"
     )
     return releases
