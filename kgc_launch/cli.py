@@ -4,21 +4,24 @@ Grammar:
     kgc-launch SUBCOMMAND [ARGS...]                      e.g. `kgc-launch probe --json`
     kgc-launch [LAUNCH OPTIONS] [--] ENGINE ENGINE-ARGS   e.g. `kgc-launch vllm serve MODEL ...`
 
-Only the standard library is imported at module level: the chosen command imports what it needs.
+Only the standard library is imported at module level, and not argparse: a launch parses its own options
+(kgc_launch.launch_options); a subcommand imports its parser and what else it needs.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from kgc_launch import __version__
 from kgc_launch.commands import COMMANDS
 from kgc_launch.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, KgcError, UsageError
+
+if TYPE_CHECKING:
+    import argparse
 
 PROG = "kgc-launch"
 
@@ -35,23 +38,6 @@ NOT_LAUNCH_OPTIONS = {"kgc_launch.commands.record": frozenset(["--hardware"])}
 
 class _Launcher(Protocol):
     def run_launch(self, argv: list[str]) -> int: ...
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing and exiting, so the funnel stays the only exit."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        hint = f"see '{self.prog} --help'"
-        if message.endswith("expected one argument"):
-            option = message.removeprefix("argument ").partition(":")[0].split("/")[-1]
-            hint = f"a value that starts with '-' is attached with '=': {option}=--VALUE; {hint}"
-        raise UsageError(message, hint=hint)
-
-
-def make_parser(prog: str, description: str | None = None) -> argparse.ArgumentParser:
-    parser = _ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
-    return parser
 
 
 def _top_level_help() -> str:
@@ -100,6 +86,7 @@ def _dispatch(argv: list[str]) -> int:
         _refuse_a_misspelt_subcommand(name)
         return _launch(argv)
     from kgc_launch.commands import _settings
+    from kgc_launch.commands._parser import make_parser  # argparse: a launch does not import it
 
     command = cast(_Command, importlib.import_module(spec.module))
     parser = make_parser(f"{PROG} {name}", spec.summary)

@@ -13,6 +13,7 @@ import pytest
 
 from kgc_launch import cli
 from kgc_launch.commands import COMMANDS, _settings
+from kgc_launch.commands._parser import make_parser
 from kgc_launch.errors import EXIT_OK, EXIT_USAGE, EXIT_VERDICT_NO
 from kgc_launch.launch_options import BY_NAME
 from testing.registry_files import SMALL_REGISTRY, write_registry
@@ -26,7 +27,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def _parser(name: str) -> tuple[argparse.ArgumentParser, list[_settings.Bound]]:
     spec = COMMANDS[name]
-    parser = cli.make_parser(f"kgc-launch {name}", spec.summary)
+    parser = make_parser(f"kgc-launch {name}", spec.summary)
     importlib.import_module(spec.module).add_arguments(parser)
     return parser, _settings.bind(parser, exclude=cli.NOT_LAUNCH_OPTIONS.get(spec.module, frozenset()))
 
