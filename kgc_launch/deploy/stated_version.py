@@ -131,6 +131,11 @@ def releases_of(stated: Sequence[StatedVersion]) -> tuple[str, ...] | None:
     tuple when the statements allow none of them (then nothing is narrowed: said, not guessed)."""
     if not stated:
         return None
+    return _releases_for(tuple(item.specifier for item in stated))
+
+
+@lru_cache(maxsize=256)  # a fleet states the same few versions over and over
+def _releases_for(specifiers: tuple[str, ...]) -> tuple[str, ...]:
     from kgc_launch.versions import in_specifier, parse_engine_version
     from kgc_launch.vllm import vocabulary
 
@@ -140,11 +145,11 @@ def releases_of(stated: Sequence[StatedVersion]) -> tuple[str, ...] | None:
         if version is None:
             continue
         try:
-            if all(in_specifier(version, item.specifier) for item in stated):
+            if all(in_specifier(version, specifier) for specifier in specifiers):
                 allowed.append(release)
         except ValueError:
             return ()
     if not allowed:  # `==0.9.1` names a release the vocabulary stands for by its line (0.9.2)
-        exact = [vocabulary.resolve_release(item.specifier[2:]) for item in stated if item.specifier.startswith("==")]
+        exact = [vocabulary.resolve_release(spec[2:]) for spec in specifiers if spec.startswith("==")]
         allowed = sorted({release for release in exact if release is not None})
     return tuple(allowed)

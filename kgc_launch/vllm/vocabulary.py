@@ -317,6 +317,7 @@ def resolve_release_or_raise(version: str) -> str:
     return r
 
 
+@lru_cache(maxsize=64)
 def parser_rules(release: str) -> ParserRules:
     """How `release`'s parser treats abbreviations, underscores, dotted JSON keys and -O."""
     rel = resolve_release_or_raise(release)
@@ -383,6 +384,7 @@ def _spec(v: _Variant, release: str) -> OptionSpec:
     )
 
 
+@lru_cache(maxsize=8192)
 def option_spec(option: str, release: str) -> OptionSpec | None:
     """The option (canonical name, or any spelling `lookup` resolves) as `release` defines it; None if absent."""
     rel = resolve_release_or_raise(release)
@@ -478,6 +480,7 @@ def _match(
     return "unknown", None, None, ()
 
 
+@lru_cache(maxsize=8192)  # a deploy check reads the same spellings in every manifest, each against every release
 def _resolve(spelling: str, rel: str, with_suggestion: bool = True) -> Resolution:
     rules = parser_rules(rel)
     token = spelling.strip()
@@ -802,6 +805,11 @@ def _check_one(spec: OptionSpec, res: Resolution, value: str, rules: ParserRules
 
 def _check_release(spelling: str, value: str | Sequence[str] | None, rel: str) -> str | None:
     """None if `rel` accepts spelling+value, else why not."""
+    return _release_verdict(spelling, value if value is None or isinstance(value, str) else tuple(value), rel)
+
+
+@lru_cache(maxsize=8192)
+def _release_verdict(spelling: str, value: str | tuple[str, ...] | None, rel: str) -> str | None:
     res = _resolve(spelling, rel)
     if not res.ok or res.option is None:
         return res.message
