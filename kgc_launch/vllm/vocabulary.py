@@ -416,6 +416,7 @@ def _all_spellings(release: str | None) -> list[str]:
     return sorted(v.by_spelling)
 
 
+@lru_cache(maxsize=1024)  # difflib over every spelling: once per misspelling, not once per manifest
 def suggest(spelling: str, release: str | None = None, n: int = 3) -> tuple[str, ...]:
     """The closest valid spellings (difflib), for one release or any known release."""
     rel = resolve_release_or_raise(release) if release is not None else None
