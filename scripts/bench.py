@@ -2,7 +2,8 @@
 
 - launch overhead: invocation to exec, as a dry run and as a real exec of a trivial executable named
   `vllm` (it exits at once, so the time is kgc-launch's plus one exec), with the GPUs probed on a fake
-  8xH100 node (KGC_FAKE_NVML) and registries of 10, 1,000 and 10,000 entries, next to `python -c pass`;
+  8xH100 node (KGC_FAKE_NVML) and registries of 10, 1,000 and 10,000 entries, next to `python -c pass`
+  timed in the same rounds (the `x python` column divides by that paired median);
 - time to refuse configs vLLM would reject only after loading (bf16 on a T4, a 70B model on one L4);
 - the fleet check of 1,000 manifests, and `record` into a 10,000-entry registry;
 - the recipes layer: launch to exec of a recipe model with the shipped layer under the registry and with
@@ -43,6 +44,18 @@ def timed(argv: Sequence[str], env: dict[str, str], cwd: Path, runs: int, expect
                 f"bench: {' '.join(argv)} exited {done.returncode}, expected {expect}:\n{done.stderr.decode()}"
             )
     return samples
+
+
+def timed_beside(
+    argv: Sequence[str], env: dict[str, str], cwd: Path, runs: int, expect: int
+) -> tuple[list[float], list[float]]:
+    """`argv` and `python -c pass`, run by run side by side: (samples, python's samples) for a paired ratio."""
+    samples: list[float] = []
+    beside: list[float] = []
+    for _ in range(runs):
+        beside += timed([sys.executable, "-c", "pass"], env, cwd, 1, 0)
+        samples += timed(argv, env, cwd, 1, expect)
+    return samples, beside
 
 
 def row(name: str, samples: list[float], baseline: float | None = None) -> dict[str, object]:
@@ -151,16 +164,23 @@ def run_cases(work: Path, runs: int, emit: Emit, env: dict[str, str], kgc: list[
         registry = write_registry(work / f"registry-{entries}.yaml", entries)
         launches[entries] = [*kgc, "--registry", str(registry), "--quiet"]
         timed([*launches[entries], "--dry-run", "vllm", "serve", MODEL], env, work, 1, 0)  # fills the cache
+    python = [sys.executable, "-c", "pass"]
     for mode, extra in (("dry run, probe 8xH100 (fake)", ["--dry-run"]), ("exec of a trivial 'vllm'", [])):
+        # `python -c pass` is timed in every round too: the ratio compares runs made side by side.
         samples: dict[int, list[float]] = {entries: [] for entries in sizes}
+        beside: list[float] = []
         for _ in range(runs):
+            beside += timed(python, env, work, 1, 0)
             for entries in sizes:
                 samples[entries] += timed([*launches[entries], *extra, "vllm", "serve", MODEL], env, work, 1, 0)
+        paired = statistics.median(beside)
+        emit(row(f"python -c pass, in the {mode.split(',')[0]} rounds", beside, paired))
         for entries in sizes:
-            emit(row(f"{mode}, registry {entries:,}", samples[entries], baseline))
+            emit(row(f"{mode}, registry {entries:,}", samples[entries], paired))
     # The same launch on a preset: no probe at all.
     preset = [*launches[10], "--hardware", "8xH100-SXM", "vllm", "serve", MODEL]
-    emit(row("exec of a trivial 'vllm', --hardware 8xH100-SXM (no probe)", timed(preset, env, work, runs, 0), baseline))
+    samples_preset, beside = timed_beside(preset, env, work, runs, 0)
+    emit(row("exec of a trivial 'vllm', --hardware 8xH100-SXM (no probe)", samples_preset, statistics.median(beside)))
     cold = work / "registry-cold.yaml"
     cold_samples = []
     for index in range(3):
@@ -173,7 +193,8 @@ def run_cases(work: Path, runs: int, emit: Emit, env: dict[str, str], kgc: list[
         "refuse Llama-3.1-70B on one L4": ["--hardware", "L4", "vllm", "serve", "meta-llama/Llama-3.1-70B-Instruct"],
     }
     for name, argv in refusals.items():
-        emit(row(name, timed([*kgc, *argv], env, work, runs, 78), baseline))
+        samples_refusal, beside = timed_beside([*kgc, *argv], env, work, runs, 78)
+        emit(row(name, samples_refusal, statistics.median(beside)))
 
     fleet = write_fleet(work / "fleet", 1_000)
     fleet_samples = timed([*kgc, "check", "--deploy-file", str(fleet), "--format", "json"], env, work, 3, 0)

@@ -94,7 +94,7 @@ def test_no_libcuda_is_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_format_uuid() -> None:
     assert format_uuid(UUID) == "8932f937-d72c-4106-c12f-20bd9faed9f6"
-    assert ctypes.sizeof(cuda_driver._CUuuid) == 16
+    assert ctypes.sizeof(cuda_driver._uuid_type()) == 16
 
 
 def _gpu(**fields: Any) -> Device:

@@ -14,9 +14,9 @@ Devices are matched to NVML's by UUID (PCI bus id when the UUID is missing).
 
 from __future__ import annotations
 
-import ctypes
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 CUDA_LIBRARY = "libcuda.so.1"
@@ -48,6 +48,8 @@ class _CudaFailed(Exception):
 
 def read_cuda_devices(library: Any = None) -> CudaReading:
     """Every device CUDA enumerates in this process, with its SM count. `library` is for tests."""
+    import ctypes  # here: a simulated node or a preset never loads libcuda, nor pays for ctypes
+
     started = time.perf_counter()
     if library is None:
         try:
@@ -65,6 +67,8 @@ def read_cuda_devices(library: Any = None) -> CudaReading:
 
 
 def _read_device(library: Any, ordinal: int) -> CudaDevice:
+    import ctypes
+
     device = ctypes.c_int(0)
     _check(library.cuDeviceGet(ctypes.pointer(device), ordinal), "cuDeviceGet")
     sm_count = ctypes.c_int(0)
@@ -81,19 +85,28 @@ def _read_device(library: Any, ordinal: int) -> CudaDevice:
     )
 
 
-class _CUuuid(ctypes.Structure):
-    _fields_ = [("bytes", ctypes.c_ubyte * 16)]
-
-
 def _uuid(library: Any, device: int) -> str | None:
     # _v2 gives a MIG device its own UUID (CUDA >= 11.4); the old call may answer the parent's.
     function = getattr(library, "cuDeviceGetUuid_v2", None) or getattr(library, "cuDeviceGetUuid", None)
     if function is None:
         return None
-    uuid = _CUuuid()
+    import ctypes
+
+    uuid = _uuid_type()()
     if function(ctypes.pointer(uuid), device) != CUDA_SUCCESS:
         return None
     return format_uuid(bytes(uuid.bytes))
+
+
+@lru_cache(maxsize=1)
+def _uuid_type() -> Any:
+    """`CUuuid`, 16 bytes (a ctypes Structure, made on first use)."""
+    import ctypes
+
+    class CUuuid(ctypes.Structure):
+        _fields_ = [("bytes", ctypes.c_ubyte * 16)]
+
+    return CUuuid
 
 
 def format_uuid(raw: bytes) -> str:
