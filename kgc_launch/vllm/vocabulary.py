@@ -227,6 +227,14 @@ class _Vocab:
                     self.by_spelling.setdefault(s, []).append(v)
         self._per_release: dict[str, tuple[dict[str, tuple[_Variant, Form]], list[str]]] = {}
 
+    def exact(self, spelling: str, release: str) -> tuple[_Variant, Form] | None:
+        """`release_index(release)[0].get(spelling)` without building that index: the last variant (in the
+        order the index is built) that has this spelling in this release."""
+        for v in reversed(self.by_spelling.get(spelling, ())):
+            if release in v.releases:
+                return v, v.spellings[spelling]
+        return None
+
     def release_index(self, release: str) -> tuple[dict[str, tuple[_Variant, Form]], list[str]]:
         """(spelling -> (variant, form), sorted spellings) for one release; built on first use."""
         got = self._per_release.get(release)
@@ -391,8 +399,7 @@ def option_spec(option: str, release: str) -> OptionSpec | None:
     res = _resolve(option, rel)
     if res.option is None or res.status != "ok":
         return None
-    index, _ = _vocab().release_index(rel)
-    hit = index.get(res.option)
+    hit = _vocab().exact(res.option, rel)
     return _spec(hit[0], rel) if hit else None
 
 
@@ -453,10 +460,10 @@ def _match(
     name: str, rel: str, rules: ParserRules, has_inline: bool = False
 ) -> tuple[Status, _Variant | None, Form | None, tuple[str, ...]]:
     """argparse's _parse_optional / _get_option_tuples (Python 3.11) on one option name (the part before '=')."""
-    index, ordered = _vocab().release_index(rel)
-    hit = index.get(name)
+    hit = _vocab().exact(name, rel)  # an exact name wins; the release's whole index only for abbreviations
     if hit is not None:
         return "ok", hit[0], hit[1], ()
+    index, ordered = _vocab().release_index(rel)
     if len(name) < 2 or (has_inline and not name.startswith("--")):
         # argparse splits a single-dash token at '=' only for an exact option name.
         return "unknown", None, None, ()
@@ -631,7 +638,6 @@ def lookup(spelling: str, release: str | None = None, among: Sequence[str] | Non
         acc1, rej1 = (one, ()) if r.ok else ((), one)
         return Lookup(spelling, rel, _summarize(acc1, rej1), acc1, rej1, r.option, r.suggestion, (r,), r.message)
     releases = tuple(among) if among else _vocab().order
-    _vocab().build_indexes(releases)
     results = tuple(_resolve(spelling, rel, with_suggestion=False) for rel in releases)
     acc = tuple(r.release for r in results if r.ok)
     rej = tuple(r.release for r in results if not r.ok)
