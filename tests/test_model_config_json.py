@@ -180,3 +180,42 @@ def test_a_config_that_is_not_an_object_is_rejected(tmp_path: Path) -> None:
     path.write_text("[1, 2]\n")
     with pytest.raises(InputError, match="must be a JSON object"):
         load_config_json(path)
+
+
+def test_multi_query_means_one_kv_head() -> None:
+    # Falcon's RW config: 71 query heads share one K/V head; reading 71 would size the KV cache 71x too large.
+    config = {"model_type": "RefinedWebModel", "n_layer": 32, "n_head": 71, "hidden_size": 4544, "multi_query": True}
+    falcon = facts_from_config(config, source="directory", source_detail="x")
+    assert falcon.num_kv_heads == 1 and falcon.head_dim == 64 and not falcon.notes
+    assert falcon.provenance["num_kv_heads"] == "config.json: multi_query (one KV head)"
+
+
+@pytest.mark.parametrize(
+    ("config", "why"),
+    [
+        ({"model_type": "t5", "is_encoder_decoder": True, "num_layers": 12, "d_model": 768}, "encoder-decoder"),
+        (
+            {"model_type": "bert", "num_hidden_layers": 12, "num_attention_heads": 12, "hidden_size": 768},
+            "encoder-only",
+        ),
+        (
+            {
+                "model_type": "jamba",
+                "num_hidden_layers": 32,
+                "num_attention_heads": 32,
+                "hidden_size": 4096,
+                "mamba_d_state": 16,
+            },
+            "Mamba",
+        ),
+        ({"model_type": "dbrx", "n_layers": 40, "d_model": 6144}, "names no num_hidden_layers, num_attention_heads"),
+    ],
+)
+def test_unmodelled_architectures_are_not_evaluated(config: dict[str, object], why: str) -> None:
+    facts = facts_from_config(config, source="directory", source_detail="x")
+    assert facts.notes[0].startswith("not evaluated:") and why in facts.notes[0]
+    assert facts.weight_bytes is None
+    from kgc_launch.model.kv_cache import kv_bytes_per_token
+
+    with pytest.raises(InputError, match="not evaluated"):
+        kv_bytes_per_token(facts)

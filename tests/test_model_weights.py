@@ -64,6 +64,15 @@ def test_multimodal_estimate_counts_the_vision_tower() -> None:
     assert gemma.weight_bytes_source == "estimate"
 
 
+def test_gelu_mlp_families_have_two_matrices_not_three() -> None:
+    # EleutherAI/pythia-6.9b's config.json (tests/data/configs_unseen): 6.9B published; SwiGLU's third matrix
+    # would count 9.0B.
+    pythia = json.loads((Path(__file__).parent / "data" / "configs_unseen" / "pythia-6.9b.json").read_text())
+    counts = count_parameters(pythia)
+    assert counts is not None and counts.dense_mlp == 32 * 2 * 4096 * 16384
+    assert abs(counts.total / 6.9e9 - 1) < 0.01
+
+
 def test_index_total_size_wins_over_file_sizes(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": 1234}}))
     (tmp_path / "model-00001-of-00001.safetensors").write_bytes(b"x" * 10)

@@ -118,7 +118,11 @@ def facts_from_config(
     layers = read.int("num_hidden_layers", "num_hidden_layers", "n_layer", "num_layers")
     heads = read.int("num_attention_heads", "num_attention_heads", "n_head")
     hidden = read.int("hidden_size", "hidden_size", "n_embd", "d_model")
-    kv_heads = read.int("num_kv_heads", "num_key_value_heads")
+    kv_heads = read.int("num_kv_heads", "num_key_value_heads", "num_kv_heads")
+    multi_query = read.raw("multi_query")
+    if kv_heads is None and multi_query is not None and multi_query[0] is True:
+        kv_heads = 1  # Falcon (RW) and GPTBigCode: one K/V head shared by every query head
+        read.provenance["num_kv_heads"] = f"{config_label}: multi_query (one KV head)"
     if kv_heads is None and heads is not None:
         kv_heads = heads
         read.provenance["num_kv_heads"] = "num_attention_heads (no num_key_value_heads: every head has its KV)"
@@ -137,7 +141,12 @@ def facts_from_config(
     linear = _linear_attention(read) if layer_kinds.linear else None
     attention = _attention_kind(kv_lora_rank, layer_kinds.linear, heads, kv_heads)
     architecture = str(config.get("model_type") or read.text.get("model_type") or "unknown")
-    weight_bytes = estimate_weight_bytes(config, {**read.defaults, **read.text}, quant_config)
+    unmodelled = _not_modelled(config, read.text)
+    if unmodelled is None:
+        unmodelled = _missing_facts(layers, heads, hidden, head_dim)
+    if unmodelled is not None:
+        notes.insert(0, f"not evaluated: {unmodelled}")
+    weight_bytes = None if unmodelled else estimate_weight_bytes(config, {**read.defaults, **read.text}, quant_config)
     if weight_bytes is not None:
         read.provenance["weight_bytes"] = "parameters counted from the architecture x bytes per parameter"
     capabilities = ModelCapabilities(
@@ -190,6 +199,44 @@ def facts_from_config(
         tie_word_embeddings=_tied(read),
         provenance=read.provenance,
     )
+
+
+# Encoder-only families: vLLM runs them as pooling models, with no KV cache to plan.
+_ENCODER_ONLY = {"bert", "roberta", "xlm-roberta", "distilbert", "deberta", "deberta-v2", "electra", "nomic_bert"}
+# Keys that only state-space (Mamba) layers have; this reader models gated delta net state, not Mamba's.
+_MAMBA_KEYS = ("mamba_d_state", "mamba_d_ssm", "ssm_state_size", "state_size", "mamba_num_heads", "ssm_cfg")
+
+
+def _not_modelled(config: Config, text: Config) -> str | None:
+    """Why the architecture is outside what this reader models, or None when it is a decoder it knows."""
+    model_type = str(text.get("model_type") or config.get("model_type") or "")
+    if config.get("is_encoder_decoder") is True or text.get("is_encoder_decoder") is True:
+        return f"{model_type or 'this model'} is an encoder-decoder; only decoder-only KV caches are planned"
+    if model_type in _ENCODER_ONLY:
+        return f"{model_type} is an encoder-only model; it keeps no KV cache to plan"
+    mamba = [key for key in _MAMBA_KEYS if text.get(key) is not None]
+    if mamba or any(str(kind) == "mamba" for kind in text.get("layer_types") or []):
+        return (
+            f"{model_type or 'this model'} has state-space (Mamba) layers ({', '.join(mamba) or 'layer_types'}); "
+            "their per-sequence state and which layers keep a KV cache are not modelled"
+        )
+    return None
+
+
+def _missing_facts(layers: int | None, heads: int | None, hidden: int | None, head_dim: int | None) -> str | None:
+    missing = [
+        name
+        for name, value in (
+            ("num_hidden_layers", layers),
+            ("num_attention_heads", heads),
+            ("hidden_size", hidden),
+            ("head_dim", head_dim),
+        )
+        if value is None
+    ]
+    if not missing:
+        return None
+    return f"config.json names no {', '.join(missing)} under a key this reader knows"
 
 
 def _tied(read: _Reader) -> bool | None:

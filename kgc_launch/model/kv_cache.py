@@ -92,6 +92,7 @@ class KvLayout:
 
 
 def token_bytes_per_layer(facts: ModelFacts, tensor_parallel_size: int, kv_cache_dtype: str) -> int:
+    _refuse_unmodelled(facts)
     element = kv_element_bytes(facts, kv_cache_dtype)
     if facts.attention == "mla":
         if facts.kv_lora_rank is None or facts.qk_rope_head_dim is None:
@@ -114,6 +115,7 @@ def kv_layout(
 ) -> KvLayout:
     """The per-GPU KV layout; with pipeline parallelism, of the stage of `stage_layers` decoder layers (each
     kind of layer in proportion; exact for uniform models), or without it of the stage holding the most."""
+    _refuse_unmodelled(facts)
     if facts.num_hidden_layers is None:
         raise _missing("num_hidden_layers", facts)
     kv_layers = facts.kv_cache_layers if facts.kv_cache_layers is not None else facts.num_hidden_layers
@@ -179,10 +181,22 @@ def linear_state_bytes(
 def kv_bytes_per_token(facts: ModelFacts, *, tensor_parallel_size: int = 1, kv_cache_dtype: str = "auto") -> int:
     """KV bytes one token of context costs per GPU, every KV layer counted (sliding layers too: a token
     inside the window costs the same), before block rounding. Linear-attention state is per sequence."""
+    _refuse_unmodelled(facts)
     layers = facts.kv_cache_layers if facts.kv_cache_layers is not None else facts.num_hidden_layers
     if layers is None:
         raise _missing("num_hidden_layers", facts)
     return layers * token_bytes_per_layer(facts, tensor_parallel_size, kv_cache_dtype)
+
+
+def _refuse_unmodelled(facts: ModelFacts) -> None:
+    """An architecture the reader marked "not evaluated" (encoder, Mamba hybrid, unknown keys) gets no KV size."""
+    for note in facts.notes:
+        if note.startswith("not evaluated:"):
+            raise InputError(
+                f"cannot size the KV cache: {note}",
+                path=facts.source_detail or None,
+                hint="this architecture's memory is not modelled; plan it by hand or with vLLM's own profile",
+            )
 
 
 def _missing(what: str, facts: ModelFacts) -> InputError:

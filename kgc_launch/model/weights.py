@@ -114,13 +114,22 @@ def count_parameters(text: Mapping[str, Any], vision: Any = None) -> ParameterCo
     full, linear = _full_and_linear_layers(text, layers)
     attention = full * _attention_params(text, hidden, heads) + linear * _linear_attention_params(text, hidden)
     moe_layers, dense_layers = _moe_and_dense_layers(text, layers)
-    dense_mlp = dense_layers * 3 * hidden * (_int(text, "intermediate_size") or 0)
+    dense_mlp = dense_layers * _mlp_matrices(text) * hidden * (_int(text, "intermediate_size") or 0)
     experts, routers = _expert_params(text, hidden, moe_layers)
     norms = 2 * hidden * layers + hidden
     if str(text.get("model_type", "")).startswith(("qwen3", "gemma3")):
         norms += full * 2 * (_int(text, "head_dim") or hidden // heads)  # per-head q_norm and k_norm
     other = norms + routers + _vision_params(vision, hidden)
     return ParameterCounts(embeddings, lm_head, attention, dense_mlp, experts, other)
+
+
+# Families whose dense MLP is up + down projections with a plain activation (GELU), not a gated SwiGLU/GeGLU:
+# transformers' GPTNeoXMLP, PhiMLP, GPTBigCodeMLP, GPTJMLP, OPT's fc1/fc2, BloomMLP, FalconMLP, Starcoder2MLP.
+_UNGATED_MLP = {"gpt_neox", "phi", "gpt2", "gpt_bigcode", "gptj", "opt", "bloom", "falcon", "starcoder2"}
+
+
+def _mlp_matrices(text: Mapping[str, Any]) -> int:
+    return 2 if str(text.get("model_type", "")) in _UNGATED_MLP else 3
 
 
 def _int(mapping: Mapping[str, Any], key: str) -> int | None:
