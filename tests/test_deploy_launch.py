@@ -138,3 +138,11 @@ def test_ray_symmetric_run_runs_the_command_after_its_double_dash() -> None:
     command = recognise_command([*argv, "vllm", "serve", "deepseek-ai/DeepSeek-R1", "--tensor-parallel-size", "32"])
     assert command is not None and command.args == ["deepseek-ai/DeepSeek-R1", "--tensor-parallel-size", "32"]
     assert recognise_command(argv[:-1]) is None  # without `--` nothing is run through it
+
+
+def test_slurm_srun_runs_the_command_after_its_options() -> None:
+    # agents-x-project/PyVision-RL verl_agents/slurm_scripts/run_serve_llm.sh: `srun -p P --gres=gpu:8 ... vllm serve`
+    argv = ["srun", "-p", "eaigc1_t", "--gres=gpu:8", "-n1", "--quotatype=reserved", "--gpus", "8", "-l"]
+    command = recognise_command([*argv, "vllm", "serve", "m", "--tensor-parallel-size", "8"])
+    assert command is not None and command.args == ["m", "--tensor-parallel-size", "8"]
+    assert recognise_command(["srun", "-p", "gpu", "python", "train.py"]) is None

@@ -545,6 +545,51 @@ def test_a_skypilot_task_runs_its_script_on_num_nodes_x_accelerators(tmp_path: P
     assert not verdict.refusals
 
 
+def test_github_actions_steps_run_their_scripts_and_actions_are_not_read(tmp_path: Path) -> None:
+    # muhac/llm-action action.yml (composite) and a workflow's job steps; `${{ }}` stays as written
+    path = write(
+        tmp_path,
+        ".github/workflows/smoke.yml",
+        """\
+        on: push
+        env:
+          MODEL: Qwen/Qwen3-1.7B
+        jobs:
+          smoke:
+            runs-on: [self-hosted, gpu]
+            steps:
+              - uses: actions/checkout@v4
+              - name: Serve
+                run: |
+                  pip install vllm
+                  vllm serve $MODEL --max-model-len ${{ inputs.len }} &
+              - name: Windows
+                shell: pwsh
+                run: vllm serve other/model
+              - uses: muhac/llm-actions@v1
+                with:
+                  model: a/b
+        """,
+    )
+    action = write(
+        tmp_path,
+        "action.yml",
+        """\
+        name: x
+        runs:
+          using: composite
+          steps:
+            - shell: bash
+              run: vllm serve "${{ inputs.model }}" &> vllm.log &
+        """,
+    )
+    result = scan(path, action)
+    first, second = result.launches
+    assert first.args == ["Qwen/Qwen3-1.7B", "--max-model-len", "${{ inputs.len }}"] and first.line == 12
+    assert second.line == 6 and second.model is None
+    assert any("`shell: pwsh` is not read" in note.text for note in result.notes)
+
+
 # --- Unknown entrypoints, other engines, silence ------------------------------------------------------------
 
 

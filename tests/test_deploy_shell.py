@@ -267,3 +267,10 @@ vllm serve $MODEL -tp $TP --node-rank=$RANK
 """
     command = split_script(script)[-1]
     assert command.words == ["vllm", "serve", "org/default", "-tp", "1", "--node-rank=$RANK"]
+
+
+def test_a_wrapped_launch_starts_at_the_engine_word_not_at_the_wrapper() -> None:
+    script = "srun -p gpu --gres=gpu:8 \\\nvllm serve m \\\n    -tp 8\nnohup vllm serve m2 &\n"
+    commands = split_script(script)
+    assert [command.words[-1] for command in commands] == ["8", "m2"]
+    assert [command.line for command in commands] == [2, 4]

@@ -8,7 +8,7 @@ Recognised command lines (`recognise_command`): the engine starts that `kgc_laun
 (the launcher's own rule), and what runs them:
     kgc-launch [kgc options] [--] ENGINE ...        (the launch kgc-launch would exec)
     env [-i] [VAR=x]... CMD, exec CMD, nohup CMD, nice, setsid, stdbuf, numactl, tini/dumb-init -- CMD,
-    ray symmetric-run [OPTIONS] -- CMD
+    srun [OPTIONS] CMD (Slurm), ray symmetric-run [OPTIONS] -- CMD
 """
 
 from __future__ import annotations
@@ -284,6 +284,20 @@ class EngineCommand:
     notes: list[str] = field(default_factory=list)
 
 
+# Slurm's `srun [OPTIONS] CMD` runs CMD as a job step (`man srun`): its options that take a value when written
+# as a separate word (`-p gpu`, `--gres gpu:8`); `--opt=value` and `-n1` are one word.
+# fmt: off
+_SRUN_VALUE_OPTIONS = frozenset([
+    "-A", "-c", "-C", "-D", "-d", "-e", "-G", "-i", "-J", "-L", "-m", "-M", "-n", "-N", "-o", "-p", "-q", "-r", "-S",
+    "-t", "-T", "-w", "-W", "-x", "--account", "--chdir", "--comment", "--constraint", "--container-image",
+    "--container-mounts", "--container-name", "--container-workdir", "--cpu-bind", "--cpus-per-gpu",
+    "--cpus-per-task", "--dependency", "--distribution", "--error", "--exclude", "--export", "--gpu-bind", "--gpus",
+    "--gpus-per-node", "--gpus-per-task", "--gres", "--het-group", "--input", "--job-name", "--jobid", "--licenses",
+    "--mem", "--mem-per-cpu", "--mem-per-gpu", "--mpi", "--network", "--nodelist", "--nodes", "--ntasks",
+    "--ntasks-per-gpu", "--ntasks-per-node", "--output", "--partition", "--qos", "--reservation", "--time",
+])
+# fmt: on
+
 # Programs that run the rest of their argv as a command, with the options of theirs that take a value.
 _WRAPPERS: dict[str, frozenset[str]] = {
     "exec": frozenset(["-a"]),
@@ -296,6 +310,7 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     "tini": frozenset(["-p", "-e"]),
     "dumb-init": frozenset(["--rewrite", "-r"]),
     "time": frozenset(["-f", "-o"]),
+    "srun": _SRUN_VALUE_OPTIONS,
 }
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 

@@ -3,7 +3,8 @@
 Each file's kind comes from its name and content: `*.yaml` / `*.yml` are read as YAML and each document
 as a Kubernetes object (`apiVersion` + `kind`), a compose file (`services`), Helm values of a chart that
 renders an engine (production-stack `servingEngineSpec`, vLLM's example chart, llm-d modelservice) or a
-SkyPilot task (`run`); `Dockerfile`, `Dockerfile.*`, `Dockerfile-*`, `*.Dockerfile`, `Containerfile` as
+SkyPilot task (`run`) or a GitHub Actions workflow / composite action (`steps[].run`); `Dockerfile`,
+`Dockerfile.*`, `Dockerfile-*`, `*.Dockerfile`, `Containerfile` as
 Dockerfiles; `*.sh`, `*.bash` and files whose `#!` line names a shell as shell scripts. `-` is a YAML
 stream on stdin (`helm template . | kgc-launch check --deploy-file -`); helm's `# Source: TEMPLATE`
 comments name the template of each launch, in any YAML file.
@@ -42,6 +43,7 @@ from kgc_launch.deploy.compose import compose_findings
 from kgc_launch.deploy.dockerfile import dockerfile_findings
 from kgc_launch.deploy.fastyaml import read_documents
 from kgc_launch.deploy.findings import Findings
+from kgc_launch.deploy.github_actions import github_actions_findings
 from kgc_launch.deploy.helm_values import helm_values_findings
 from kgc_launch.deploy.images import mentions_engine_text
 from kgc_launch.deploy.kubernetes import PLAIN_KINDS, is_kubernetes, kubernetes_findings
@@ -382,6 +384,7 @@ def read_findings(kind: FileKind, text: str, file: str, *, compose_env: Mapping[
         helm_values_findings(documents, file),
         chart_values_findings(documents, file, source),
         skypilot_findings(documents, file, source),
+        github_actions_findings(documents, file, source),
     ):
         findings.merge(more)
     findings.documents = documents

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kgc_launch.deploy.launch import EnvValue, Unknown
+from kgc_launch.deploy.launch import EnvValue, Unknown, strip_wrappers
 from kgc_launch.deploy.shell_lex import Opaque, Param, Part, RawCommand, Text, Word, lex_script
 
 _RESERVED = frozenset(["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "time"])
@@ -169,7 +169,10 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
     if head in _DECLARATIONS:
         _declare(head or "", words[1:], shell, notes)
         return None
-    argv = _expand_words(words, shell, notes, command=True)  # before VAR=x applies: `VAR=x cmd $VAR` uses the old VAR
+    owners: list[Word] = []
+    argv = _expand_words(
+        words, shell, notes, command=True, owners=owners
+    )  # before VAR=x: `VAR=x cmd $VAR` uses the old VAR
     if not argv:
         return None
     if argv[0] == "unset":
@@ -181,7 +184,7 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
         notes.append(f"`{argv[0]} {argv[1]}` may set variables that are not known here")
     env: dict[str, EnvValue] = {name: _env_value(shell.variables[name]) for name in sorted(shell.exported)}
     env.update({name: _env_value(value) for name, value in prefix.items()})
-    line, offset = _command_written_at(words, shell) or (raw.line, raw.offset)
+    line, offset = _command_written_at(words, shell) or _program_written_at(argv, owners) or (raw.line, raw.offset)
     return ShellCommand(argv, line, {k: v for k, v in env.items() if v is not None}, notes, offset)
 
 
@@ -198,6 +201,15 @@ def _written_at(word: Word, shell: _Shell) -> tuple[int, int]:
     if isinstance(first, Param) and first.name in shell.written:
         return shell.written[first.name]
     return word.line, word.offset
+
+
+def _program_written_at(argv: Sequence[str], owners: Sequence[Word]) -> tuple[int, int] | None:
+    """Where the program that wrappers run is written (`srun --gres=gpu:8 \\` on one line, `vllm serve` on the
+    next): the launch starts at its engine's word, not at the wrapper's."""
+    start = len(argv) - len(strip_wrappers(argv)[0])
+    if 0 < start < len(owners):
+        return owners[start].line, owners[start].offset
+    return None
 
 
 def _command_written_at(words: Sequence[Word], shell: _Shell) -> tuple[int, int] | None:
@@ -308,8 +320,11 @@ class _Fields:
         self.current = None
 
 
-def _expand_words(words: Sequence[Word], shell: _Shell, notes: list[str], *, command: bool = False) -> list[str]:
-    """The fields of `words`; `command`: they are a command's, whose program word may be a variable's text."""
+def _expand_words(
+    words: Sequence[Word], shell: _Shell, notes: list[str], *, command: bool = False, owners: list[Word] | None = None
+) -> list[str]:
+    """The fields of `words`; `command`: they are a command's, whose program word may be a variable's text.
+    `owners` gets, for each field, the word it came from."""
     out = _Fields()
     program = next((w for w in words if w.literal() not in _RUNNERS), None) if command else None
     for word in words:
@@ -321,6 +336,8 @@ def _expand_words(words: Sequence[Word], shell: _Shell, notes: list[str], *, com
         out.end()
         if _only_all_arguments(word) and out.fields[before:] == [""]:
             del out.fields[before:]  # "$@" with no arguments is no word at all, not an empty one
+        if owners is not None:
+            owners += [word] * (len(out.fields) - before)
     return out.fields
 
 
