@@ -109,6 +109,8 @@ def test_unreadable_bytes_are_a_located_error(tmp_path: Path) -> None:
         ("serve.Dockerfile", None, "dockerfile"),
         ("Containerfile", None, "dockerfile"),
         ("run.sh", None, "shell"),
+        ("serve.slurm", None, "shell"),
+        ("job.sbatch", None, "shell"),
         ("start", "#!/bin/bash\n", "shell"),
         ("start", "#!/usr/bin/env python3\n", None),
         ("values.json", None, None),
@@ -116,6 +118,14 @@ def test_unreadable_bytes_are_a_located_error(tmp_path: Path) -> None:
 )
 def test_file_kinds(name: str, text: str | None, kind: str | None) -> None:
     assert file_kind(Path(name), text) == kind
+
+
+def test_a_slurm_batch_script_in_a_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / "serve.sbatch").write_text(
+        "#!/bin/bash\n#SBATCH --gres=gpu:2\nsrun vllm serve Qwen/Qwen3-8B -tp 2\n", encoding="utf-8"
+    )
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert (launch.line, launch.model, launch.args[-2:]) == (3, "Qwen/Qwen3-8B", ["-tp", "2"])
 
 
 def test_compose_variables_can_be_given(repo: Path) -> None:

@@ -141,6 +141,9 @@ class ScanResult:
         ]
 
 
+_SHELL_SUFFIXES = (".sh", ".bash", ".slurm", ".sbatch")  # Slurm batch scripts are bash with #SBATCH comments
+
+
 def file_kind(path: Path, text: str | None = None) -> FileKind | None:
     """The kind of deploy file by name, or for a shell script by its `#!` line when `text` is given.
     Dockerfiles: `Dockerfile`, `Dockerfile.x`, `Dockerfile-x`, `Dockerfile_x`, `x.Dockerfile`,
@@ -153,7 +156,7 @@ def file_kind(path: Path, text: str | None = None) -> FileKind | None:
             return "dockerfile"
     if name.endswith((".Dockerfile", ".dockerfile", ".Containerfile", ".containerfile")):
         return "dockerfile"
-    if (text is not None and is_shell_script(name, text)) or name.endswith((".sh", ".bash")):
+    if (text is not None and is_shell_script(name, text)) or name.endswith(_SHELL_SUFFIXES):
         return "shell"
     return None
 
