@@ -128,6 +128,18 @@ def test_a_slurm_batch_script_in_a_directory_is_read(tmp_path: Path) -> None:
     assert (launch.line, launch.model, launch.args[-2:]) == (3, "Qwen/Qwen3-8B", ["-tp", "2"])
 
 
+def test_a_ray_serve_llm_service_that_names_no_engine_is_read_in_a_directory(tmp_path: Path) -> None:
+    # kuberay's ray-service.llm-serve.yaml: image rayproject/ray-llm, no engine word, yet Ray Serve LLM runs vLLM
+    (tmp_path / "ray-service.yaml").write_text(
+        "apiVersion: ray.io/v1\nkind: RayService\nmetadata: {name: llm}\nspec:\n  serveConfigV2: |\n"
+        "    applications:\n    - import_path: ray.serve.llm:build_openai_app\n      args:\n        llm_configs:\n"
+        "        - model_loading_config: {model_id: qwen, model_source: Qwen/Qwen2.5-7B-Instruct}\n",
+        encoding="utf-8",
+    )
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert (launch.line, launch.model) == (10, "Qwen/Qwen2.5-7B-Instruct")
+
+
 def test_compose_variables_can_be_given(repo: Path) -> None:
     result = scan_paths([str(repo / "compose" / "docker-compose.yml")], compose_env={"MODEL": "Qwen/Qwen3-8B"})
     assert result.launches[0].model == "Qwen/Qwen3-8B"

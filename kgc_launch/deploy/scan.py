@@ -65,9 +65,11 @@ SKIP_DIRS = frozenset(
     [".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache",
      ".ruff_cache", ".pytest_cache", ".terraform", ".idea", ".vscode", ".direnv"]
 )  # fmt: skip
+# A file in a directory is parsed only when it holds one of these (lowercased): an engine's name, or the mark of a
+# resource whose operator always starts one (Ray Serve LLM's `ray.serve.llm` builders name no engine at all).
 _ENGINE_WORDS = (
     "vllm", "ferrum", "kgc-launch", "inferenceservice", "servingenginespec", "sglang", "llama", "ollama",
-    "text-generation", "huggingfaceserver", "trtllm", "lmdeploy", "tritonserver",
+    "text-generation", "huggingfaceserver", "trtllm", "lmdeploy", "tritonserver", "ray.serve.llm",
 )  # fmt: skip
 _SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)
 _LABEL_KEYS = frozenset(["metadata", "labels", "selector", "matchLabels", "annotations", "nodeSelector"])
