@@ -5,8 +5,9 @@
 
 Input: `registry/model-metadata/*.json`, one record per Hub model id: the model's published `config.json`
 (inline, or `config_file` naming a copy in this repository), where that copy was read (`recorded_from`:
-repository, path, commit, date; or `url` and `read` for a Hub file page read as the page shows it), when (`recorded_on`), the safetensors index total where one was recorded
-(`weights`), and the vLLM recipe that lists the model with its published parameter count (`recipe`).
+repository, path, commit, date; or `url` and `read` for a Hub file page read as the page shows it), when
+(`recorded_on`), the safetensors index total where one was recorded (`weights`), and the vLLM
+recipe that lists the model with its published parameter count (`recipe`).
 
 Output: one catalog entry per record that passes two checks, with the fields of config.json that
 kgc-launch reads (same names and nesting, nothing invented), its source and date:
