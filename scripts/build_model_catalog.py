@@ -5,8 +5,9 @@
 
 Input: `registry/model-metadata/*.json`, one record per Hub model id: the model's published `config.json`
 (inline, or `config_file` naming a copy in this repository), where that copy was read (`recorded_from`:
-repository, path, commit, date), when (`recorded_on`), the safetensors index total where one was recorded
-(`weights`), and the vLLM recipe that lists the model with its published parameter count (`recipe`).
+repository, path, commit, date; or `url` and `read` for a Hub file page read as the page shows it), when
+(`recorded_on`), the safetensors index total where one was recorded (`weights`), and the vLLM
+recipe that lists the model with its published parameter count (`recipe`).
 
 Output: one catalog entry per record that passes two checks, with the fields of config.json that
 kgc-launch reads (same names and nesting, nothing invented), its source and date:
@@ -67,6 +68,9 @@ def load_record(path: Path) -> dict[str, Any]:
     for field in ("id", "published_at", "recorded_from", "recorded_on", "config", "weights"):
         if field not in record:
             raise SystemExit(f"{path}: no {field!r}")
+    origin = record["recorded_from"]
+    if not (origin.get("repo") and origin.get("path")) and not origin.get("url"):
+        raise SystemExit(f"{path}: recorded_from names neither a repository and path nor a page url")
     return record
 
 
@@ -92,11 +96,16 @@ def parse_count(text: str | None) -> float | None:
 
 def recorded_from(record: dict[str, Any]) -> str:
     origin = record["recorded_from"]
-    where = f"github {origin['repo']} {origin['path']}"
-    if origin.get("commit"):
-        where += f"@{origin['commit'][:12]}"
-    if origin.get("committed"):
-        where += f" ({origin['committed']})"
+    if origin.get("url"):  # a Hub file page, read as the page showed it
+        where = f"page {origin['url']}"
+        if origin.get("read"):
+            where += f" (read {origin['read']})"
+    else:
+        where = f"github {origin['repo']} {origin['path']}"
+        if origin.get("commit"):
+            where += f"@{origin['commit'][:12]}"
+        if origin.get("committed"):
+            where += f" ({origin['committed']})"
     for key in ("note", "corroborated_by"):
         if origin.get(key):
             where += f"; {origin[key]}"
