@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from kgc_launch import cli
 from kgc_launch.deploy.accelerators import Accelerator
 from kgc_launch.deploy.launch import Launch, SourceKind
 from kgc_launch.deploy.resolve import EngineVerdict, hardware_skip, judge_engine, launch_inventory
+from kgc_launch.errors import EXIT_OK, EXIT_VERDICT_NO
 from kgc_launch.findings import refusals
 from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.hardware.presets import inventory_from_preset
@@ -59,3 +65,42 @@ def test_a_refusal_resting_on_an_unknown_value_is_undecided() -> None:
     fits = resolve_vllm_launch(["m", "--max-model-len", "8192"], l4, facts, environ={}, engine_version="0.11.0")
     assert not refusals(fits.findings) and not fits.undecided
     assert not any("free memory" in warning.message for warning in fits.findings)  # a live node's fact: not a deploy's
+
+
+def _pod(args: str, gpus: int, env: str = "") -> str:
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: llm}}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:latest
+          args: [{args}]{env}
+          resources:
+            limits: {{nvidia.com/gpu: {gpus}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "gpus", "env", "code"),
+    [
+        ('"Qwen/Qwen3-8B", "--tensor-parallel-size", "4"', 1, "", EXIT_VERDICT_NO),  # one GPU for TP 4
+        ('"Qwen/Qwen3-8B", "-tp", "2", "-pp", "2"', 2, "", EXIT_VERDICT_NO),  # TP x PP = 4
+        ('"Qwen/Qwen3-8B", "--tensor-parallel-size", "4"', 4, "", EXIT_OK),
+        ('"Qwen/Qwen3-8B", "-tp", "4", "--distributed-executor-backend", "ray"', 1, "", EXIT_OK),  # a Ray cluster
+        ('"Qwen/Qwen3-8B", "-tp", "4"', 1, "\n          env: [{name: RAY_ADDRESS, value: 'ray-head:6379'}]", EXIT_OK),
+        ('"Qwen/Qwen3-8B", "-tp", "$(TP)"', 1, "", EXIT_OK),  # the size is not in the file
+    ],
+)
+def test_without_hardware_the_gpus_the_file_gives_bound_tp_x_pp(
+    tmp_path: Path, args: str, gpus: int, env: str, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "llm.yaml"
+    manifest.write_text(_pod(args, gpus, env), encoding="utf-8")
+    assert cli.main(["check", "--deploy-file", str(manifest)]) == code
+    out = capsys.readouterr().out
+    if code == EXIT_VERDICT_NO:
+        assert f"needs 4 GPUs; {gpus} visible (the file gives it resources.limits nvidia.com/gpu: {gpus})" in out
+        assert "refused (vLLM rule parallel-exceeds-visible-gpus)" in out

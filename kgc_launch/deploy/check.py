@@ -31,7 +31,7 @@ from kgc_launch.deploy.launch import Launch, has_unexpanded
 from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import REGISTRY, LaunchResult
-from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory
+from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory, stated_gpus_finding
 from kgc_launch.deploy.stated_version import from_image, releases_of
 from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
@@ -121,6 +121,8 @@ class DeployChecker:
             undecided += registry_findings(result, report, unknown)
         if inventory is not None:
             undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options)
+        elif (stated := stated_gpus_finding(launch, serve_args, {*env, *unknown})) is not None:
+            result.findings.append(stated)
         # What the engine's own parser rejects is rejected on any hardware, as the version the file states reads it.
         parser_findings(result, serve_args)
         if unknown:

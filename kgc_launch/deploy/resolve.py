@@ -12,7 +12,7 @@ names such an option cannot be decided here, and is said so (fail-closed) rather
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from kgc_launch.findings import Finding
 from kgc_launch.hardware.inventory import Inventory
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.plan import EngineCommand, ModelLookup, PlanContext
+from kgc_launch.serve_args import ServeArgs
 
 # A warning about the live node (its free memory), which no deploy file can settle: on every launch of a
 # fleet it would only be noise.
@@ -62,6 +63,39 @@ def hardware_skip(hardware: Inventory | None, launch: Launch) -> str | None:
         group = f" ({launch.group.describe()})" if launch.group is not None else ""
         return f"the manifest does not say how many GPUs the launch gets{group}"
     return None
+
+
+def stated_gpus_finding(launch: Launch, serve_args: ServeArgs, env_names: Collection[str]) -> Finding | None:
+    """Without `--hardware`: the NVIDIA GPUs the file itself gives a single-node vLLM launch (`nvidia.com/gpu`,
+    `docker run --gpus N`, compose's device count) still bound TP x PP, as vLLM's rule
+    `parallel-exceeds-visible-gpus` does on a node: from 0.11.2 vLLM refuses more, and before 0.11 it falls
+    back to a one-node Ray instance of the same GPUs, which is as short. Not judged where other nodes' GPUs
+    may join (an explicit Ray backend, `RAY_ADDRESS`, vLLM's multi-node mode, a multi-pod group)."""
+    from kgc_launch.vllm.multinode import explicit_backend, multi_node_mp, sizes
+    from kgc_launch.vllm.rules import load_rules
+
+    accelerator = launch.accelerator
+    if launch.engine != "vllm" or not launch.gpus or launch.group is not None or (launch.nodes or 1) > 1:
+        return None
+    if accelerator is not None and not accelerator.is_nvidia:
+        return None
+    ray = explicit_backend(serve_args) == "ray" or serve_args.get("data-parallel-backend") == "ray"
+    if ray or multi_node_mp(serve_args) or "RAY_ADDRESS" in env_names:
+        return None
+    tp, pp, _ = sizes(serve_args)
+    if tp * pp <= launch.gpus:
+        return None
+    rule = load_rules().get("parallel-exceeds-visible-gpus")
+    given = accelerator.source if accelerator is not None else f"{launch.gpus} GPU(s)"
+    return Finding(
+        "refuse",
+        rule.message.format(tp=tp, pp=pp, world=tp * pp, visible=launch.gpus) + f" (the file gives it {given})",
+        fix=f"give it {tp * pp} GPUs, or lower --tensor-parallel-size x --pipeline-parallel-size to {launch.gpus}",
+        origin="vllm-rule",
+        rule_id=rule.id,
+        vllm_says=rule.vllm_says,
+        note="judged without --hardware, on the GPU count the file states",
+    )
 
 
 def launch_inventory(inventory: Inventory, launch: Launch) -> Inventory:
