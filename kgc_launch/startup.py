@@ -21,7 +21,9 @@ import marshal
 import os
 import stat
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from kgc_launch.filecache import default_cache_dir
@@ -42,8 +44,8 @@ class _DataclassCode:
             builtins.exec(source, globals, locals)
             return
         code = self.codes.get(source)
-        if code is None:
-            # What exec(text) compiles: filename "<string>", no __future__ flags from this module.
+        if not isinstance(code, CodeType):  # not cached (or a damaged entry): compiled as dataclasses would
+            # exec(text) compiles with filename "<string>" and no __future__ flags from this module.
             code = self.codes[source] = compile(source, "<string>", "exec", dont_inherit=True)
             self.new = True
         self.used.add(source)
@@ -83,7 +85,7 @@ def _read(path: Path) -> dict[str, Any]:
 _installed: _DataclassCode | None = None
 
 
-def install(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+def install(environ: Mapping[str, str] = os.environ) -> None:
     """Serve kgc_launch's dataclass code from the cache; call before any of its records is defined."""
     global _installed
     if _installed is not None:

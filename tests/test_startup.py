@@ -93,3 +93,11 @@ def test_the_entry_point_keeps_the_code_and_a_second_start_compiles_nothing(tmp_
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert (kept.stat().st_mtime_ns, kept.read_bytes()) == before  # nothing new: not rewritten
+
+
+def test_a_damaged_entry_is_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    codes = _served(tmp_path, monkeypatch)
+    _define("kgc_launch._test_damaged")
+    codes.codes = dict.fromkeys(codes.codes, "print('not a code object')")  # what a damaged file could hold
+    point = _define("kgc_launch._test_damaged_again")(1)
+    assert repr(point) == "Point(x=1, y=2, tags=())"
