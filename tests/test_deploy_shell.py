@@ -274,3 +274,11 @@ def test_a_wrapped_launch_starts_at_the_engine_word_not_at_the_wrapper() -> None
     commands = split_script(script)
     assert [command.words[-1] for command in commands] == ["8", "m2"]
     assert [command.line for command in commands] == [2, 4]
+
+
+def test_a_launch_after_continued_environment_assignments_starts_at_the_engine_word() -> None:
+    script = "#!/bin/bash\nCUDA_VISIBLE_DEVICES=2 \\\nvllm serve m \\\n    --max-model-len 32768\nA=1 vllm serve m2\n"
+    commands = split_script(script)
+    assert [command.words[:3] for command in commands] == [["vllm", "serve", "m"], ["vllm", "serve", "m2"]]
+    assert [command.line for command in commands] == [3, 5]
+    assert commands[0].env["CUDA_VISIBLE_DEVICES"] == "2"

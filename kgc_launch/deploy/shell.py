@@ -184,7 +184,10 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
         notes.append(f"`{argv[0]} {argv[1]}` may set variables that are not known here")
     env: dict[str, EnvValue] = {name: _env_value(shell.variables[name]) for name in sorted(shell.exported)}
     env.update({name: _env_value(value) for name, value in prefix.items()})
-    line, offset = _command_written_at(words, shell) or _program_written_at(argv, owners) or (raw.line, raw.offset)
+    # `VAR=x \` on one line, `vllm serve` on the next: the command starts at its program's word
+    line, offset = (
+        _command_written_at(words, shell) or _program_written_at(argv, owners) or (words[0].line, words[0].offset)
+    )
     return ShellCommand(argv, line, {k: v for k, v in env.items() if v is not None}, notes, offset)
 
 
