@@ -307,3 +307,11 @@ def test_an_exact_spelling_is_found_as_the_release_index_finds_it() -> None:
         index, _ = data.release_index(release)
         for spelling in spellings:
             assert data.exact(spelling, release) == index.get(spelling), (spelling, release)
+
+
+def test_a_missing_no_form_is_never_answered_with_the_option_it_turns_off() -> None:
+    # vLLM 0.33.0 dropped --no-enable-prefix-caching (its negative spelling is --disable-prefix-caching):
+    # "did you mean --enable-prefix-caching?" would have turned on what the user turned off.
+    found = vocab.lookup("--no-enable-prefix-caching", "0.33.0")
+    assert not found.ok and found.suggestion == "--disable-prefix-caching"
+    assert "--enable-prefix-caching" not in vocab.suggest("--no-enable-prefix-caching", "0.33.0")

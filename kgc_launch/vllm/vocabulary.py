@@ -432,6 +432,8 @@ def suggest(spelling: str, release: str | None = None, n: int = 3) -> tuple[str,
         name = "--" + name[2:].split(".", 1)[0].replace("_", "-")
     pool = _all_spellings(rel)
     longs = [s for s in pool if s.startswith("--")] if name.startswith("--") else pool
+    if name.startswith("--no-"):  # never the option it meant to turn off: that would turn it on
+        longs = [s for s in longs if s != "--" + name[5:]]
     return tuple(_close(name, longs, n))
 
 
