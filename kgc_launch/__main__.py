@@ -27,9 +27,10 @@ _LINE = b"kgc-launch: interrupted\n"
 
 
 def main() -> int:
-    _signal.signal(_signal.SIGINT, _on_interrupt)
     try:
         try:
+            # Inside the `try`: a Ctrl-C already pending runs the handler as soon as it is installed.
+            _signal.signal(_signal.SIGINT, _on_interrupt)
             from kgc_launch import startup
 
             startup.install()

@@ -78,6 +78,8 @@ def _before_any_of_ours(code: int, err: str) -> bool:
     the entry module), which no program can guard. A traceback through kgc-launch's modules is not that."""
     if code == -signal.SIGINT and err == "":
         return True
+    if err.startswith("Fatal Python error: ") and "/kgc_launch/" not in err:
+        return True  # CPython's own start-up failed on the interrupt ("can't initialize sys standard streams")
     if "KeyboardInterrupt" not in err or "from kgc_launch.cli" in err:
         return False
     frames = re.findall(r'File "([^"]+)"', err)
