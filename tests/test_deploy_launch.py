@@ -146,3 +146,21 @@ def test_slurm_srun_runs_the_command_after_its_options() -> None:
     command = recognise_command([*argv, "vllm", "serve", "m", "--tensor-parallel-size", "8"])
     assert command is not None and command.args == ["m", "--tensor-parallel-size", "8"]
     assert recognise_command(["srun", "-p", "gpu", "python", "train.py"]) is None
+
+
+@pytest.mark.parametrize(
+    "runner",
+    [
+        ["uv", "run"],  # LQR471814/x.vllm-distributed Makefile: `uv run vllm serve Qwen/Qwen3-0.6B ...`
+        ["uv", "run", "--with", "vllm==0.13.0", "--no-sync"],
+        ["poetry", "run"],
+        ["conda", "run", "--no-capture-output", "-n", "vllm"],
+        ["systemd-run", "--user", "--scope", "-p", "MemoryMax=90%"],  # pbseiya/vllm-tb250-mining-rig
+    ],
+)
+def test_project_and_unit_runners_run_the_command_after_their_options(runner: list[str]) -> None:
+    command = recognise_command([*runner, "python3", "-m", "vllm.entrypoints.openai.api_server", "--model", "m"])
+    assert command is not None and command.args == ["--model", "m"]
+    assert recognise_command([*runner, "vllm", "serve", "m"]) is not None
+    assert recognise_command([*runner, "ray", "start", "--head"]) is None
+    assert recognise_command(["uv", "pip", "install", "vllm"]) is None  # only `run` runs a command

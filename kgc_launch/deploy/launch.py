@@ -8,7 +8,8 @@ Recognised command lines (`recognise_command`): the engine starts that `kgc_laun
 (the launcher's own rule), and what runs them:
     kgc-launch [kgc options] [--] ENGINE ...        (the launch kgc-launch would exec)
     env [-i] [VAR=x]... CMD, exec CMD, nohup CMD, nice, setsid, stdbuf, numactl, tini/dumb-init -- CMD,
-    srun [OPTIONS] CMD (Slurm), ray symmetric-run [OPTIONS] -- CMD
+    srun [OPTIONS] CMD (Slurm), ray symmetric-run [OPTIONS] -- CMD, systemd-run [OPTIONS] CMD,
+    uv run / poetry run / pipenv run / pdm run / conda (mamba, micromamba) run [OPTIONS] CMD
 """
 
 from __future__ import annotations
@@ -296,6 +297,13 @@ _SRUN_VALUE_OPTIONS = frozenset([
     "--mem", "--mem-per-cpu", "--mem-per-gpu", "--mpi", "--network", "--nodelist", "--nodes", "--ntasks",
     "--ntasks-per-gpu", "--ntasks-per-node", "--output", "--partition", "--qos", "--reservation", "--time",
 ])
+# `systemd-run [OPTIONS] CMD` runs CMD as a transient unit (`--scope -p MemoryMax=90%`, `man systemd-run`).
+_SYSTEMD_RUN_VALUE_OPTIONS = frozenset([
+    "-p", "--property", "-u", "--unit", "--description", "--slice", "-E", "--setenv", "--uid", "--gid",
+    "--nice", "-M", "--machine", "-H", "--host", "--working-directory", "-D", "--service-type",
+    "--on-active", "--on-boot", "--on-startup", "--on-unit-active", "--on-unit-inactive", "--on-calendar",
+    "--timer-property", "--path-property", "--socket-property",
+])
 # fmt: on
 
 # Programs that run the rest of their argv as a command, with the options of theirs that take a value.
@@ -311,7 +319,29 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     "dumb-init": frozenset(["--rewrite", "-r"]),
     "time": frozenset(["-f", "-o"]),
     "srun": _SRUN_VALUE_OPTIONS,
+    "systemd-run": _SYSTEMD_RUN_VALUE_OPTIONS,
 }
+# fmt: off
+# Project and environment managers whose `TOOL run [OPTIONS] CMD` runs CMD in the project's environment
+# (`uv run vllm serve`, `conda run -n vllm python -m vllm...`), with their options that take a value.
+_PROJECT_RUNNERS: dict[str, frozenset[str]] = {
+    "uv": frozenset([
+        "--with", "--with-editable", "--with-requirements", "-p", "--python", "--project", "--directory",
+        "--package", "--extra", "--group", "--only-group", "--no-group", "--env-file", "--index",
+        "--default-index", "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--config-file",
+        "--cache-dir", "--index-strategy", "--keyring-provider", "--resolution", "--prerelease",
+        "--exclude-newer", "--link-mode", "-P", "--upgrade-package", "--reinstall-package",
+        "--refresh-package", "-C", "--config-setting", "--python-platform", "--no-binary-package",
+        "--no-build-package", "--color", "--allow-insecure-host", "--no-extra",
+    ]),
+    "poetry": frozenset(["-C", "--directory", "-P", "--project"]),
+    "pipenv": frozenset(),
+    "pdm": frozenset(["-p", "--project"]),
+    "conda": frozenset(["-n", "--name", "-p", "--prefix", "--cwd"]),
+    "mamba": frozenset(["-n", "--name", "-p", "--prefix", "--cwd"]),
+    "micromamba": frozenset(["-n", "--name", "-p", "--prefix", "--cwd"]),
+}
+# fmt: on
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
@@ -348,9 +378,13 @@ def strip_wrappers(argv: Sequence[str]) -> tuple[list[str], dict[str, EnvValue]]
             # docs' multi-node recipe): the command after `--` is the launch.
             tokens = tokens[tokens.index("--") + 1 :]
             continue
-        if not tokens or posixpath.basename(tokens[0]) not in _WRAPPERS:
+        program = posixpath.basename(tokens[0]) if tokens else ""
+        if program in _PROJECT_RUNNERS and tokens[1:2] == ["run"]:
+            tokens = _after_options(tokens[2:], _PROJECT_RUNNERS[program])
+            continue
+        if program not in _WRAPPERS:
             break
-        tokens = _after_wrapper(posixpath.basename(tokens[0]), tokens, env)
+        tokens = _after_wrapper(program, tokens, env)
     return tokens, env
 
 
@@ -369,6 +403,19 @@ def _after_wrapper(program: str, tokens: list[str], env: dict[str, EnvValue]) ->
         elif not token.startswith("-") or (token == "-" and program != "env"):
             return tokens[index:]
         index += 1
+    return []
+
+
+def _after_options(tokens: list[str], value_options: frozenset[str]) -> list[str]:
+    """The command after a runner's options (`--with x`, `-n env`, `--no-sync`; `--opt=value` is one word)."""
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "--":
+            return tokens[index + 1 :]
+        if not token.startswith("-"):
+            return tokens[index:]
+        index += 2 if token in value_options else 1
     return []
 
 
