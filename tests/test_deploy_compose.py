@@ -7,6 +7,7 @@ import pytest
 from kgc_launch.deploy.compose import Interpolation, compose_findings
 from kgc_launch.deploy.fastyaml import read_documents
 from kgc_launch.deploy.launch import Launch, Unknown
+from kgc_launch.deploy.origin import SourceText
 from kgc_launch.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "deploy" / "compose"
@@ -82,3 +83,19 @@ def test_device_ids_count_and_bad_types(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("{not: a list}", "[m]"))
     found, _ = services(path)
     assert found["service a"].gpus == 2 and found["service b"].gpus is None
+
+
+def test_an_entrypoint_script_with_the_engine_command_as_the_services_command(tmp_path: Path) -> None:
+    # Austontatious/lex docker-compose.yml: `entrypoint: ["/vllm-entrypoint.sh"]` (a mounted `exec "$@"`
+    # script) and `command:` a full `python -m vllm.entrypoints.openai.api_server ...` list
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text(
+        'services:\n  vllm:\n    image: local/vllm:dev\n    entrypoint: ["/vllm-entrypoint.sh"]\n    command:\n'
+        "      - python\n      - -m\n      - vllm.entrypoints.openai.api_server\n      - --model\n      - Org/M\n"
+        '      - --tensor-parallel-size\n      - "4"\n',
+        encoding="utf-8",
+    )
+    text = compose.read_text()
+    (launch,) = compose_findings(read_documents(compose, text), str(compose), None, SourceText(text)).launches
+    assert (launch.line, launch.model, launch.args[-2:]) == (6, "Org/M", ["--tensor-parallel-size", "4"])
+    assert any("/vllm-entrypoint.sh, which is not in this file" in note for note in launch.notes)

@@ -54,3 +54,36 @@ def test_docker_run_parsing(line: str, image: str, args: list[str], gpus: int | 
 def test_not_docker_run() -> None:
     assert parse_docker_run(["docker", "pull", "img"], {}) is None
     assert parse_docker_run(["docker", "run", "--rm"], {}) is None
+
+
+def test_an_interpreter_named_by_its_path_or_looked_up_on_path_is_read() -> None:
+    # Vijay2win/llm-serve start-vllm.sh and eliash0913/vllm-service run_vllm.sh
+    text = (
+        'PYTHON_BIN="/opt/vllm/venv/bin/python"\n'
+        'if [[ ! -x "${PYTHON_BIN}" ]]; then\n'
+        '  PYTHON_BIN="$(command -v python3)"\n'
+        "fi\n"
+        'exec "${PYTHON_BIN}" -m vllm.entrypoints.openai.api_server --model Org/A\n'
+        'exec "$HOME/miniconda3/envs/llm/bin/python" -m vllm.entrypoints.openai.api_server --model Org/B\n'
+    )
+    first, second = script_findings(text, "run_vllm.sh").launches
+    # a variable that holds only the program leaves the launch on the line that runs it
+    assert (first.line, first.model, second.line, second.model) == (5, "Org/A", 6, "Org/B")
+    assert any("is where python3 is found on PATH" in note for note in first.notes)
+    hidden = script_findings('echo "starting vllm"\nexec "$BIN" serve Org/C\n', "x.sh")  # the program is not known
+    assert hidden.launches == [] and "runs a program named at run time" in hidden.unevaluated[0]
+
+
+def test_bash_c_of_a_command_built_in_a_variable_is_placed_where_the_engine_is_written() -> None:
+    # zaidalyafeai/curator examples/vllm-online/start_vllm_server.sh
+    text = 'MODEL_PATH="Org/M"\nCMD="\n    vllm serve \\\n        ${MODEL_PATH} \\\n        -tp 4\n    "\n'
+    text += 'bash -c "${CMD}" &\n'
+    (launch,) = script_findings(text, "start.sh").launches
+    assert (launch.line, launch.model, launch.args[-2:]) == (3, "Org/M", ["-tp", "4"])
+
+
+def test_an_entrypoint_script_given_the_engine_command_as_its_arguments_runs_it() -> None:
+    (launch,) = script_findings("./with-env.sh vllm serve Org/M -tp 2\n", "run.sh").launches
+    assert (launch.line, launch.model) == (1, "Org/M")
+    assert any('`exec "$@"`' in note for note in launch.notes)
+    assert script_findings("./with-env.sh --model Org/M\n", "run.sh").launches == []

@@ -127,6 +127,18 @@ def scan_argv(
         scan.found.append(FoundCommand(direct, merged_env(env, direct.env), None, list(direct.notes), line))
         return scan
     invocation = _shell_invocation(argv)
+    forwarded = engine_after_script(argv)
+    if invocation is None and forwarded is not None:
+        runner, start = forwarded
+        inner = recognise_command(argv[start:])
+        if inner is not None:
+            notes = [
+                f"run through the script {runner}, which is not in this file, with the engine command as its "
+                'arguments: read as the command it runs (an entrypoint script\'s `exec "$@"`)',
+                *inner.notes,
+            ]
+            scan.found.append(FoundCommand(inner, merged_env(env, inner.env), None, notes, _first_line(origins, start)))
+            return scan
     if invocation is None:
         other = other_engine(strip_wrappers(argv)[0])
         if other is not None:
@@ -341,6 +353,17 @@ def read_launches(
     elif mentions_engine(process.argv, image):
         read.notes.append(f"{object}: {why_not_a_launch(process.argv)}")
     return read
+
+
+def engine_after_script(argv: Sequence[str]) -> tuple[str, int] | None:
+    """(script, index in argv) when an argv runs a script file whose arguments are themselves an engine
+    start (`/entrypoint.sh python -m vllm.entrypoints.openai.api_server ...`, `bash run.sh vllm serve ...`)."""
+    script = script_file_of(argv)
+    if script is None:
+        return None
+    tokens, _ = strip_wrappers(argv)
+    start = len(argv) - len(tokens) + tokens.index(script) + 1
+    return (script, start) if recognise_command(argv[start:]) is not None else None
 
 
 def script_file_of(argv: Sequence[str]) -> str | None:

@@ -12,17 +12,28 @@ later launch.
 
 from __future__ import annotations
 
-from kgc_launch.deploy.command import ReadLaunches, container_argv, read_launches, script_file_of
+import posixpath
+import re
+from dataclasses import replace
+
+from kgc_launch.deploy.command import (
+    ReadLaunches,
+    container_argv,
+    engine_after_script,
+    read_launches,
+    script_file_of,
+)
 from kgc_launch.deploy.docker_run import parse_docker_run
 from kgc_launch.deploy.findings import Findings
 from kgc_launch.deploy.images import mentions_engine_text
 from kgc_launch.deploy.launch import ModelHint, strip_wrappers
 from kgc_launch.deploy.model_source import download_hint
-from kgc_launch.deploy.origin import Origin
+from kgc_launch.deploy.origin import Origin, SourceText
 from kgc_launch.deploy.shell import ShellCommand, split_script
 from kgc_launch.deploy.stated_version import StatedVersion, from_install
 
 SHELL_SUFFIXES = (".sh", ".bash")
+_LOOKUP = re.compile(r"^(?:\$\((?:command -v|which) +|`(?:command -v|which) +)([\w.+-]+)(?:\)|`)$")
 
 
 def is_shell_script(name: str, text: str) -> bool:
@@ -37,11 +48,14 @@ def is_shell_script(name: str, text: str) -> bool:
     return program.rsplit("/", 1)[-1] in ("sh", "bash", "dash", "ash", "zsh", "ksh")
 
 
-def script_findings(text: str, path: str) -> Findings:
+def script_findings(text: str, path: str, *, mention_text: str | None = None) -> Findings:
+    """The launches of a script's commands; `mention_text` is the file the script was read from, when that is
+    not the script itself (a unit file's or a Makefile's commands): whether it mentions an engine is read there."""
     findings = Findings()
     hints: list[ModelHint] = []
     opaque: list[str] = []
     versions: list[StatedVersion] = []
+    source = SourceText(text)
     for command in split_script(text):
         download = download_hint(strip_wrappers(command.words)[0], f"line {command.line}")
         if download is not None:
@@ -51,16 +65,17 @@ def script_findings(text: str, path: str) -> Findings:
         if installed is not None:
             versions.append(installed)
             continue
+        command = _located_program(command)
         hidden = _opaque(command)
         if hidden is not None:
             opaque.append(f"line {command.line}: {hidden}")
             continue
-        read = command_launches(command, path)
+        read = command_launches(command, path, source)
         for launch in read.launches:
             launch.model_hints += hints
             launch.stated_versions += versions
         findings.take(read)
-    engine = mentions_engine_text(_uncommented(text))
+    engine = mentions_engine_text(_uncommented(text if mention_text is None else mention_text))
     if engine is None or findings.launches or findings.unevaluated or findings.notes:
         return findings
     if opaque:  # the engine may be what these commands start
@@ -80,22 +95,40 @@ def _opaque(command: ShellCommand) -> str | None:
         return f"`eval` runs a command built at run time ({text})"
     if program in ("source", "."):
         return f"`{text}` runs another file's commands"
-    if "$" in program:
+    if "$" in posixpath.basename(program):  # `"$VENV/bin/python"` still names python
         return f"`{text}` runs a program named at run time"
     script = script_file_of(words)
-    if script is not None:
+    if script is not None and engine_after_script(words) is None:
         return f"`{text}` runs the script {script}, which is not in this file"
     return None
+
+
+def _located_program(command: ShellCommand) -> ShellCommand:
+    """`$(command -v python3) -m ...` / `$(which vllm) serve ...`: the program is the one looked up on PATH."""
+    start = len(command.words) - len(strip_wrappers(command.words)[0])
+    found = _LOOKUP.match(command.words[start]) if start < len(command.words) else None
+    if found is None:
+        return command
+    words = [*command.words[:start], found.group(1), *command.words[start + 1 :]]
+    note = f"{found.group(0)} is where {found.group(1)} is found on PATH: read as {found.group(1)}"
+    return replace(command, words=words, notes=[*command.notes, note])
 
 
 def _uncommented(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
-def command_launches(command: ShellCommand, path: str) -> ReadLaunches:
-    """The launches one command of a script makes (directly, through a shell, or in a `docker run`)."""
+def command_launches(command: ShellCommand, path: str, source: SourceText | None = None) -> ReadLaunches:
+    """The launches one command of a script makes (directly, through a shell, or in a `docker run`).
+    `source` is the script's text: an argument that is a variable's value (`bash -c "$CMD"`) is then placed
+    where that value was written."""
     program = strip_wrappers(command.words)[0][:1] or command.words[:1]
     origins = [Origin(command.line)] * len(command.words)
+    start = len(command.words) - len(strip_wrappers(command.words)[0])  # the program stays where it is run
+    for index, written in enumerate(command.written):
+        if source is not None and written is not None and start < index < len(origins):
+            line, offset = written
+            origins[index] = source.scalar_origin(line, offset - source.starts[line - 1], command.words[index])
     run = parse_docker_run(command.words, command.env)
     if run is None:
         process = container_argv(None, command.words, None, entrypoint_origins=origins)

@@ -52,6 +52,9 @@ class ShellCommand:
     offset: int = 0
     """Where the command's first word starts in the script text (0-based), for callers that map a script
     held in another file (a YAML block scalar) back to that file's lines."""
+    written: list[tuple[int, int] | None] = field(default_factory=list)
+    """For each word that is one variable's whole value (`bash -c "$CMD"`), where that value's text was
+    written in the script ((line, offset) of its assignment), else None."""
 
 
 @dataclass
@@ -186,9 +189,20 @@ def _run(raw: RawCommand, shell: _Shell) -> ShellCommand | None:
     env.update({name: _env_value(value) for name, value in prefix.items()})
     # `VAR=x \` on one line, `vllm serve` on the next: the command starts at its program's word
     line, offset = (
-        _command_written_at(words, shell) or _program_written_at(argv, owners) or (words[0].line, words[0].offset)
+        _command_written_at(words, shell, owners)
+        or _program_written_at(argv, owners)
+        or (words[0].line, words[0].offset)
     )
-    return ShellCommand(argv, line, {k: v for k, v in env.items() if v is not None}, notes, offset)
+    written = [_value_written_at(owner, shell) for owner in owners]
+    return ShellCommand(argv, line, {k: v for k, v in env.items() if v is not None}, notes, offset, written)
+
+
+def _value_written_at(word: Word, shell: _Shell) -> tuple[int, int] | None:
+    """Where the text of a word that is one variable's value was written (`"$CMD"`, `"${CMD}"`), else None."""
+    parts = [part for part in word.parts if not (isinstance(part, Text) and not part.text)]
+    if len(parts) == 1 and isinstance(parts[0], Param) and parts[0].op is None and parts[0].index is None:
+        return shell.written.get(parts[0].name)
+    return None
 
 
 def _written_at(word: Word, shell: _Shell) -> tuple[int, int]:
@@ -215,14 +229,19 @@ def _program_written_at(argv: Sequence[str], owners: Sequence[Word]) -> tuple[in
     return None
 
 
-def _command_written_at(words: Sequence[Word], shell: _Shell) -> tuple[int, int] | None:
+def _command_written_at(words: Sequence[Word], shell: _Shell, owners: Sequence[Word]) -> tuple[int, int] | None:
     """For a command run from a variable (`$CMD`, `exec $CMD`, `eval "$CMD"`), where the variable's text was
-    written; None for a command written where it is run."""
+    written; None for a command written where it is run, or whose variable names only its program
+    (`exec "$PYTHON_BIN" -m vllm...`: the command is the line that runs it)."""
+    evaluated = False
     for word in words:
         if word.literal() in _RUNNERS:
+            evaluated = evaluated or word.literal() == "eval"
             continue
         first = next((part for part in word.parts if not (isinstance(part, Text) and not part.text)), None)
-        if isinstance(first, Param) and first.name in shell.written:
+        if not isinstance(first, Param) or first.name not in shell.written:
+            return None
+        if evaluated or sum(owner is word for owner in owners) > 1:
             return shell.written[first.name]
         return None
     return None
