@@ -114,6 +114,11 @@ def test_unreadable_bytes_are_a_located_error(tmp_path: Path) -> None:
         ("start", "#!/bin/bash\n", "shell"),
         ("start", "#!/usr/bin/env python3\n", None),
         ("values.json", None, None),
+        ("vllm.service", None, "systemd"),
+        ("Makefile", None, "makefile"),
+        ("serve.mk", None, "makefile"),
+        ("Procfile", None, "procfile"),
+        ("README.md", None, None),
     ],
 )
 def test_file_kinds(name: str, text: str | None, kind: str | None) -> None:
@@ -143,3 +148,62 @@ def test_a_ray_serve_llm_service_that_names_no_engine_is_read_in_a_directory(tmp
 def test_compose_variables_can_be_given(repo: Path) -> None:
     result = scan_paths([str(repo / "compose" / "docker-compose.yml")], compose_env={"MODEL": "Qwen/Qwen3-8B"})
     assert result.launches[0].model == "Qwen/Qwen3-8B"
+
+
+UNIT = """[Unit]
+Description=vLLM server
+After=network-online.target
+
+[Service]
+Environment="CUDA_VISIBLE_DEVICES=0,1" HF_HOME=/srv/hf
+EnvironmentFile=-/etc/vllm/vllm.env
+ExecStartPre=-/usr/bin/mkdir -p /srv/hf
+ExecStart=/opt/vllm/.venv/bin/vllm serve Org/M \\
+    --tensor-parallel-size 2 --port ${PORT}
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def test_a_systemd_units_exec_start_is_read_with_its_environment(tmp_path: Path) -> None:
+    # crothmeier/openaiLLM systemd/vllm.service, stusynakowski/local_llm_server systemd/vllm.service
+    (tmp_path / "vllm.service").write_text(UNIT, encoding="utf-8")
+    scan = scan_paths([str(tmp_path)])
+    (launch,) = scan.launches
+    assert (launch.line, launch.model, launch.args[1:3]) == (9, "Org/M", ["--tensor-parallel-size", "2"])
+    assert (launch.env["CUDA_VISIBLE_DEVICES"], launch.env["HF_HOME"]) == ("0,1", "/srv/hf")
+
+
+def test_a_systemd_unit_that_runs_a_script_is_not_evaluated(tmp_path: Path) -> None:
+    # Vijay2win/llm-serve vllm.service: `ExecStart=/home/vijay/llm-serve/start-vllm.sh`
+    unit = tmp_path / "vllm.service"
+    unit.write_text("[Unit]\nDescription=vLLM server\n[Service]\nExecStart=/srv/start-vllm.sh\n", encoding="utf-8")
+    scan = scan_paths([str(unit)])
+    (report,) = scan.files
+    assert scan.launches == [] and report.status == "not evaluated"
+    assert "/srv/start-vllm.sh, which is not in this file" in (report.why or "")
+
+
+def test_a_makefile_recipe_is_read_with_the_makefiles_variables(tmp_path: Path) -> None:
+    # LQR471814/x.vllm-distributed Makefile: `uv run vllm serve` in a tab-indented, continued recipe
+    (tmp_path / "Makefile").write_text(
+        "MODEL ?= Org/M\nexport NCCL_DEBUG := INFO\nTP = 2\n\n.PHONY: serve\nserve:\n"
+        "\t@uv run vllm serve $(MODEL) \\\n\t\t--tensor-parallel-size $(TP) --port $${PORT:-8000}\n"
+        "\nhead:\n\tuv run ray start --head\n",
+        encoding="utf-8",
+    )
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert (launch.line, launch.model) == (7, "Org/M")
+    assert launch.args[1:] == ["--tensor-parallel-size", "2", "--port", "8000"]
+    assert launch.env["NCCL_DEBUG"] == "INFO"
+
+
+def test_a_procfile_process_is_read(tmp_path: Path) -> None:
+    (tmp_path / "Procfile").write_text(
+        "web: python -m vllm.entrypoints.openai.api_server --model Org/M --port $PORT\nworker: python worker.py\n",
+        encoding="utf-8",
+    )
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert (launch.line, launch.model) == (1, "Org/M")

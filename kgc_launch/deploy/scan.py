@@ -5,7 +5,9 @@ as a Kubernetes object (`apiVersion` + `kind`), a compose file (`services`), Hel
 renders an engine (production-stack `servingEngineSpec`, vLLM's example chart, llm-d modelservice) or a
 SkyPilot task (`run`) or a GitHub Actions workflow / composite action (`steps[].run`); `Dockerfile`,
 `Dockerfile.*`, `Dockerfile-*`, `*.Dockerfile`, `Containerfile` as
-Dockerfiles; `*.sh`, `*.bash` and files whose `#!` line names a shell as shell scripts. `-` is a YAML
+Dockerfiles; `*.sh`, `*.bash` and files whose `#!` line names a shell as shell scripts; `*.service` as
+systemd units, `Makefile` / `*.mk` as Makefiles and `Procfile` as a Procfile (their commands read as a
+shell script's). `-` is a YAML
 stream on stdin (`helm template . | kgc-launch check --deploy-file -`); helm's `# Source: TEMPLATE`
 comments name the template of each launch, in any YAML file.
 
@@ -48,14 +50,17 @@ from kgc_launch.deploy.helm_values import helm_values_findings
 from kgc_launch.deploy.images import mentions_engine_text
 from kgc_launch.deploy.kubernetes import PLAIN_KINDS, is_kubernetes, kubernetes_findings
 from kgc_launch.deploy.launch import Launch, Note
+from kgc_launch.deploy.makefile import is_makefile, makefile_findings
 from kgc_launch.deploy.origin import SourceText
+from kgc_launch.deploy.procfile import is_procfile, procfile_findings
 from kgc_launch.deploy.script import is_shell_script, script_findings
 from kgc_launch.deploy.skypilot import skypilot_findings
 from kgc_launch.deploy.stated_version import from_image, from_project
+from kgc_launch.deploy.systemd import is_systemd_unit, systemd_findings
 from kgc_launch.errors import InputError
 from kgc_launch.yamlio import read_text_limited
 
-FileKind = Literal["yaml", "dockerfile", "shell"]
+FileKind = Literal["yaml", "dockerfile", "shell", "systemd", "makefile", "procfile"]
 Status = Literal["launches", "no launch", "not evaluated"]
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -160,6 +165,12 @@ def file_kind(path: Path, text: str | None = None) -> FileKind | None:
         return "dockerfile"
     if (text is not None and is_shell_script(name, text)) or name.endswith(_SHELL_SUFFIXES):
         return "shell"
+    if is_systemd_unit(name):
+        return "systemd"
+    if is_makefile(name):
+        return "makefile"
+    if is_procfile(name):
+        return "procfile"
     return None
 
 
@@ -250,7 +261,9 @@ def _scan_file(
     if kind is None:
         result.files_skipped += 1
         if explicit:
-            reason = "not a kind of deploy file read here (YAML, Dockerfile, shell script)"
+            reason = (
+                "not a kind of deploy file read here (YAML, Dockerfile, shell script, systemd unit, Makefile, Procfile)"
+            )
             result.skipped.append(SkippedFile(file, reason))
         return None
     if not explicit and not any(word in text.lower() for word in _ENGINE_WORDS):
@@ -381,6 +394,12 @@ def read_findings(kind: FileKind, text: str, file: str, *, compose_env: Mapping[
         return dockerfile_findings(text, file)
     if kind == "shell":
         return script_findings(text, file)
+    if kind == "systemd":
+        return systemd_findings(text, file)
+    if kind == "makefile":
+        return makefile_findings(text, file)
+    if kind == "procfile":
+        return procfile_findings(text, file)
     documents = read_documents(file, text)
     source = SourceText(text)
     findings = kubernetes_findings(documents, file, source)
