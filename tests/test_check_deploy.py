@@ -447,3 +447,17 @@ def test_what_vllms_own_parser_rejects_fails_without_hardware_too(
     assert code == EXIT_VERDICT_NO and ": FAIL" in out
     assert "--tensor-paralel-size" in out and "fix: --tensor-parallel-size" in out
     assert "not checked: --port '$PORT'" in out or "not checked: --port $PORT" in out
+
+
+def test_an_awq_method_on_an_unquantized_checkpoint_fails_without_hardware_too(
+    registry: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """stusynakowski/local_llm_server: `--quantization awq` on meta-llama/Llama-3.3-70B-Instruct (the shipped
+    catalog's config has no quantization_config): vLLM stops loading ('Cannot find the config file for awq')."""
+    script = tmp_path / "serve.sh"
+    script.write_text("vllm serve meta-llama/Llama-3.3-70B-Instruct --quantization awq\n")
+    code, out = check(registry, capsys, "--deploy-file", str(script))
+    assert code == EXIT_VERDICT_NO and ": FAIL" in out and "has no quantization_config" in out
+    script.write_text("vllm serve meta-llama/Llama-3.3-70B-Instruct --quantization fp8\n")  # quantized as it loads
+    code, out = check(registry, capsys, "--deploy-file", str(script))
+    assert "has no quantization_config" not in out
