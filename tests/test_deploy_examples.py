@@ -50,9 +50,10 @@ def test_pre_commit_hook_definition() -> None:
     assert "args" not in hook  # a repository's `args` would replace them, dropping --no-launch-ok
     pattern = re.compile(hook["files"])
     for name in ("k8s/app.yaml", "compose.yml", "Dockerfile", "docker/Dockerfile.gpu", "serve.Dockerfile",
-                 "Containerfile", "scripts/serve.sh", "run.bash"):  # fmt: skip
+                 "Containerfile", "scripts/serve.sh", "run.bash", "deploy/vllm.service", "Makefile", "serve.mk",
+                 "Procfile", "jobs/serve.sbatch"):  # fmt: skip
         assert pattern.search(name), name
-    for name in ("README.md", "values.json", "docs/Dockerfile-notes/README.md", "yaml.txt"):
+    for name in ("README.md", "values.json", "docs/Dockerfile-notes/README.md", "yaml.txt", "Makefile.bak.txt"):
         assert not pattern.search(name), name
 
 
