@@ -87,3 +87,11 @@ def test_an_entrypoint_script_given_the_engine_command_as_its_arguments_runs_it(
     assert (launch.line, launch.model) == (1, "Org/M")
     assert any('`exec "$@"`' in note for note in launch.notes)
     assert script_findings("./with-env.sh --model Org/M\n", "run.sh").launches == []
+
+
+def test_a_script_that_runs_an_engine_named_script_is_not_evaluated() -> None:
+    # phatvo9/benchmark_gpu tuning/multimodels/qwen3_8b/start_servers.sh: only the script's name says vllm
+    findings = script_findings("server/vllm_blackwell_multimodels.sh Qwen/Qwen3-8B 23330 0.2\n", "start.sh")
+    assert findings.launches == [] and len(findings.unevaluated) == 1
+    assert "runs the script server/vllm_blackwell_multimodels.sh, which is not in this file" in findings.unevaluated[0]
+    assert script_findings("./train_model.sh 8\n", "go.sh").unevaluated == []  # no engine named anywhere

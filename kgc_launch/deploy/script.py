@@ -54,6 +54,7 @@ def script_findings(text: str, path: str, *, mention_text: str | None = None) ->
     findings = Findings()
     hints: list[ModelHint] = []
     opaque: list[str] = []
+    named: str | None = None  # an engine named by a script a command runs (`server/vllm_blackwell.sh ARGS`)
     versions: list[StatedVersion] = []
     source = SourceText(text)
     for command in split_script(text):
@@ -69,13 +70,14 @@ def script_findings(text: str, path: str, *, mention_text: str | None = None) ->
         hidden = _opaque(command)
         if hidden is not None:
             opaque.append(f"line {command.line}: {hidden}")
+            named = named or _engine_in_script_name(command)
             continue
         read = command_launches(command, path, source)
         for launch in read.launches:
             launch.model_hints += hints
             launch.stated_versions += versions
         findings.take(read)
-    engine = mentions_engine_text(_uncommented(text if mention_text is None else mention_text))
+    engine = mentions_engine_text(_uncommented(text if mention_text is None else mention_text)) or named
     if engine is None or findings.launches or findings.unevaluated or findings.notes:
         return findings
     if opaque:  # the engine may be what these commands start
@@ -101,6 +103,13 @@ def _opaque(command: ShellCommand) -> str | None:
     if script is not None and engine_after_script(words) is None:
         return f"`{text}` runs the script {script}, which is not in this file"
     return None
+
+
+def _engine_in_script_name(command: ShellCommand) -> str | None:
+    """The engine a script file's name says it starts (`run_vllm.sh`, `vllm_blackwell_multimodels.sh`): `_`
+    separates words in file names, though it joins them in text."""
+    script = script_file_of(strip_wrappers(command.words)[0] or command.words)
+    return None if script is None else mentions_engine_text(posixpath.basename(script).replace("_", " "))
 
 
 def _located_program(command: ShellCommand) -> ShellCommand:
