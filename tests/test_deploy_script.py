@@ -95,3 +95,11 @@ def test_a_script_that_runs_an_engine_named_script_is_not_evaluated() -> None:
     assert findings.launches == [] and len(findings.unevaluated) == 1
     assert "runs the script server/vllm_blackwell_multimodels.sh, which is not in this file" in findings.unevaluated[0]
     assert script_findings("./train_model.sh 8\n", "go.sh").unevaluated == []  # no engine named anywhere
+
+
+def test_another_engines_server_in_a_docker_run_is_named() -> None:
+    # marieai/marie-ai sglang-qwq-x8.sh, phatvo9/benchmark_gpu server/sglang.sh: `docker run lmsysorg/sglang
+    # python3 -m sglang.launch_server ...` on an image whose ENTRYPOINT is not known
+    text = "docker run --gpus all lmsysorg/sglang:latest python3 -m sglang.launch_server --model-path m\n"
+    findings = script_findings(text, "sglang.sh")
+    assert findings.launches == [] and any("starts SGLang" in note for note in findings.notes)

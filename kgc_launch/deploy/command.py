@@ -215,7 +215,8 @@ def container_argv(
     if not args:
         what = f"image {image}" if image else "the image"
         return ContainerArgv(None, notes=[f"runs the ENTRYPOINT and CMD of {what}, which are not known here"])
-    if recognise_command(args) is not None or shell_script_of(args) is not None:
+    starts = recognise_command(args) is not None or other_engine(strip_wrappers(args)[0]) is not None
+    if starts or shell_script_of(args) is not None:
         note = f"the ENTRYPOINT of image {image or '(none)'} is not known here: assumed empty"
         return ContainerArgv(args, arg_origins, [note])
     if is_engine_image(image):
