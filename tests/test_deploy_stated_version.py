@@ -171,3 +171,37 @@ def test_the_files_own_statement_wins_over_the_project(tmp_path: Path) -> None:
     assert _check(tmp_path / "serve.sh")["specifiers"] == ["==0.12.0"]
     assert _check(tmp_path / "Dockerfile")["specifiers"] == ["==0.12.0"]  # the image tag
     assert cli.main(["check", "--deploy-file", str(tmp_path / "Dockerfile")]) == EXIT_OK
+
+
+# ---- an exact release is the version of the resolver's rules too ----------------------------------------------
+
+_FLASH_ATTN_ON_T4 = "vllm serve Qwen/Qwen3-1.7B --dtype float16 --attention-backend FLASH_ATTN\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("Dockerfile", 'FROM vllm/vllm-openai:v0.13.0\nCMD ["Qwen/Qwen3-1.7B", "--dtype", "float16", '
+         '"--attention-backend", "FLASH_ATTN"]\n'),
+        ("run.sh", f"pip install vllm==0.13.0\n{_FLASH_ATTN_ON_T4}"),
+    ],
+)  # fmt: skip
+def test_a_rule_the_stated_release_refuses_fails_as_the_launch_in_it_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str
+) -> None:
+    # vLLM 0.13.0 refuses FLASH_ATTN before compute capability 8.0 (earlier releases fell back): the launcher in
+    # that image knows its version and refuses, so the check of the file that names it must fail, not warn.
+    code, out = run_check(tmp_path, capsys, name, text, "--hardware", "T4", "--json")
+    (result,) = json.loads(out)["results"]
+    refused = [f["origin"] for f in result["findings"] if f["severity"] == "refuse"]
+    assert code == EXIT_VERDICT_NO and refused == ["vllm-rule:attention-backend-flash-attn-pre-ampere"]
+    assert not any("unknown here: the vLLM version" in note for note in result["notes"])
+
+
+def test_a_stated_range_leaves_a_rule_of_some_of_its_releases_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = f"pip install 'vllm>=0.12'\n{_FLASH_ATTN_ON_T4}"
+    code, out = run_check(tmp_path, capsys, "run.sh", script, "--hardware", "T4")
+    assert code == EXIT_OK
+    assert "warning: attention backend FLASH_ATTN (from --attention-backend) needs compute capability >= 8.0" in out

@@ -32,7 +32,7 @@ from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import REGISTRY, LaunchResult
 from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory, stated_gpus_finding
-from kgc_launch.deploy.stated_version import from_image, releases_of
+from kgc_launch.deploy.stated_version import StatedVersion, exact_release, from_image, releases_of
 from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
@@ -105,6 +105,8 @@ class DeployChecker:
         registry = self._registry(wrapped, result, undecided)
         among = stated_releases(launch, settings.engine_version, result)
         serve_args = registry_args(launch, settings.engine_version, among)
+        # The engine's rules are judged at the release the file pins, as the launcher in that image reads it.
+        pinned = None if settings.engine_version else exact_release(file_statements(launch))
         report = None
         if registry is not None:
             report = check_launch(
@@ -120,7 +122,7 @@ class DeployChecker:
             result.notes += report.notes
             undecided += registry_findings(result, report, unknown)
         if inventory is not None:
-            undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options)
+            undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options, pinned)
         elif (stated := stated_gpus_finding(launch, serve_args, {*env, *unknown})) is not None:
             result.findings.append(stated)
         # What the engine's own parser rejects is rejected on any hardware, as the version the file states reads it.
@@ -184,8 +186,10 @@ class DeployChecker:
         inventory: Inventory,
         env: Mapping[str, str],
         options: LaunchOptions,
+        pinned: str | None,
     ) -> list[str]:
-        """Run the engine's resolver; what stops it from running at all is returned (not evaluated)."""
+        """Run the engine's resolver (at the check's `--engine-version`, else the release the file `pinned`); what
+        stops it from running at all is returned (not evaluated)."""
         revision = serve_args.get("revision")
         read = self.models.read(
             model, revision if isinstance(revision, str) else None, local_paths=model == self.settings.model
@@ -217,7 +221,8 @@ class DeployChecker:
             lookup,
             options,
             environ=env,
-            engine_version=self.settings.engine_version,
+            engine_version=self.settings.engine_version or pinned,
+            version_source=None if self.settings.engine_version or pinned is None else "stated by the deploy file",
         )
         result.findings += verdict.findings
         result.notes += verdict.notes
@@ -246,11 +251,8 @@ def stated_releases(launch: Launch, given: str | None, result: LaunchResult) -> 
     a pip requirement), each said as a decision with its evidence; None when the check was given the version
     (`--engine-version` wins) or the file states none. Only the flags are judged by them: the registry's
     version scopes and the resolver's version rules keep the version the check was given."""
-    stated = list(launch.stated_versions)
-    tagged = from_image(launch.image, f"{launch.file}:{launch.container_line or launch.line or 1}")
-    if tagged is not None and not any(item.evidence == tagged.evidence for item in stated):
-        stated.append(tagged)
-    if launch.engine != "vllm" or not stated:
+    stated = file_statements(launch)
+    if not stated:
         return None
     evidence = "; ".join(item.describe() for item in stated)
     if given is not None:
@@ -264,11 +266,24 @@ def stated_releases(launch: Launch, given: str | None, result: LaunchResult) -> 
         )
         return None
     span = releases[0] if len(releases) == 1 else f"{releases[0]}-{releases[-1]}"
+    pinned = exact_release(stated)
+    rules = f", and the engine's rules as vLLM {pinned} applies them" if pinned else ""
     result.notes.append(
-        f"vLLM version stated: {evidence}: its flags are judged as vLLM {span} reads them (the "
+        f"vLLM version stated: {evidence}: its flags are judged as vLLM {span} reads them{rules} (the "
         "registry's version-scoped requirements still apply as for an unknown version; --engine-version sets it)"
     )
     return releases
+
+
+def file_statements(launch: Launch) -> list[StatedVersion]:
+    """What the file says of the vLLM version a vLLM launch runs: its own statements and its image's tag."""
+    if launch.engine != "vllm":
+        return []
+    stated = list(launch.stated_versions)
+    tagged = from_image(launch.image, f"{launch.file}:{launch.container_line or launch.line or 1}")
+    if tagged is not None and not any(item.evidence == tagged.evidence for item in stated):
+        stated.append(tagged)
+    return stated
 
 
 def model_ids(model: str, launch: Launch, serve_args: ServeArgs) -> list[str]:
