@@ -679,7 +679,8 @@ def lookup(spelling: str, release: str | None = None, among: Sequence[str] | Non
 
 def _last_before(spelling: str, release: str) -> str:
     """`; the last release that does is X` when a known release before `release` accepts `spelling`, else ''."""
-    last = [rel for rel in lookup(spelling).accepted_by if _vkey(rel) < _vkey(release)]
+    earlier = [rel for rel in _vocab().order if _vkey(rel) < _vkey(release)]
+    last = [rel for rel in earlier if _resolve(spelling, rel, with_suggestion=False).ok]
     return f"; the last release that does is {last[-1]}" if last else ""
 
 
