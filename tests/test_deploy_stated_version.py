@@ -205,3 +205,16 @@ def test_a_stated_range_leaves_a_rule_of_some_of_its_releases_a_warning(
     code, out = run_check(tmp_path, capsys, "run.sh", script, "--hardware", "T4")
     assert code == EXIT_OK
     assert "warning: attention backend FLASH_ATTN (from --attention-backend) needs compute capability >= 8.0" in out
+
+
+def test_a_release_older_than_the_flag_vocabulary_still_pins_the_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dockerfile = 'FROM vllm/vllm-openai:v0.7.1\nCMD ["Qwen/Qwen3-1.7B"]\n'
+    code, out = run_check(tmp_path, capsys, "Dockerfile", dockerfile, "--hardware", "H100", "--json")
+    (result,) = json.loads(out)["results"]
+    assert code == EXIT_OK
+    assert any(
+        "so the flags are judged against every known release, and the engine's rules as vLLM 0.7.1 applies them" in note
+        for note in result["notes"]
+    )

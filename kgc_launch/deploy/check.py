@@ -249,8 +249,9 @@ def registry_args(launch: Launch, version: str | None = None, among: Sequence[st
 def stated_releases(launch: Launch, given: str | None, result: LaunchResult) -> tuple[str, ...] | None:
     """The flag vocabulary's releases the file's own statements of the vLLM version allow (an exact image tag,
     a pip requirement), each said as a decision with its evidence; None when the check was given the version
-    (`--engine-version` wins) or the file states none. Only the flags are judged by them: the registry's
-    version scopes and the resolver's version rules keep the version the check was given."""
+    (`--engine-version` wins) or the file states none. The flags are judged by them, and the resolver's rules by
+    the one release they pin (`exact_release`); the registry's version scopes keep the version the check was
+    given."""
     stated = file_statements(launch)
     if not stated:
         return None
@@ -259,15 +260,15 @@ def stated_releases(launch: Launch, given: str | None, result: LaunchResult) -> 
         result.notes.append(f"vLLM version stated: {evidence}; --engine-version {given} is used instead")
         return None
     releases = releases_of(stated)
+    pinned = exact_release(stated)
+    rules = f", and the engine's rules as vLLM {pinned} applies them" if pinned else ""
     if not releases:
         result.notes.append(
             f"vLLM version stated: {evidence}; no release of the flag vocabulary fits it, so the flags "
-            "are judged against every known release"
+            f"are judged against every known release{rules}"
         )
         return None
     span = releases[0] if len(releases) == 1 else f"{releases[0]}-{releases[-1]}"
-    pinned = exact_release(stated)
-    rules = f", and the engine's rules as vLLM {pinned} applies them" if pinned else ""
     result.notes.append(
         f"vLLM version stated: {evidence}: its flags are judged as vLLM {span} reads them{rules} (the "
         "registry's version-scoped requirements still apply as for an unknown version; --engine-version sets it)"
