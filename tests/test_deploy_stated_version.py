@@ -218,3 +218,39 @@ def test_a_release_older_than_the_flag_vocabulary_still_pins_the_rules(
         "so the flags are judged against every known release, and the engine's rules as vLLM 0.7.1 applies them" in note
         for note in result["notes"]
     )
+
+
+_TOO_OLD_REGISTRY = """\
+schema: known_good_config_v1
+models:
+  - model: Qwen/Qwen3-1.7B
+    engine: vllm
+    required_flags:
+      - refuse: vLLM older than 0.17.0 does not know this model's architecture
+        fix: install vLLM >= 0.17.0
+        severity: boot-blocker
+        why: the architecture landed in 0.17.0.
+        applies_when: {engine_version: '<0.17.0'}
+"""
+
+
+@pytest.mark.parametrize(
+    ("image", "verdict"),
+    [("vllm/vllm-openai:v0.11.2", "fail"), ("vllm/vllm-openai:v0.17.0", "pass"), ("vllm/vllm-openai:latest", "pass")],
+)
+def test_a_registry_refusal_the_pinned_release_decides_fails_as_the_launch_in_it_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], image: str, verdict: str
+) -> None:
+    # Unknown, the version leaves a `refuse` requirement undecided; the launcher in the pinned image knows it.
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(_TOO_OLD_REGISTRY)
+    deployment = tmp_path / "deploy.yaml"
+    deployment.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers:\n    - name: vllm\n"
+        f"      image: {image}\n      command: [vllm, serve, Qwen/Qwen3-1.7B]\n"
+    )
+    code = cli.main(["check", "--registry", str(registry), "--deploy-file", str(deployment), "--json"])
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["verdict"] == verdict and code == (EXIT_VERDICT_NO if verdict == "fail" else EXIT_OK)
+    if verdict == "fail":
+        assert [f["fix"] for f in result["findings"] if f["severity"] == "refuse"] == ["install vLLM >= 0.17.0"]
