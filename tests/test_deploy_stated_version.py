@@ -171,3 +171,86 @@ def test_the_files_own_statement_wins_over_the_project(tmp_path: Path) -> None:
     assert _check(tmp_path / "serve.sh")["specifiers"] == ["==0.12.0"]
     assert _check(tmp_path / "Dockerfile")["specifiers"] == ["==0.12.0"]  # the image tag
     assert cli.main(["check", "--deploy-file", str(tmp_path / "Dockerfile")]) == EXIT_OK
+
+
+# ---- an exact release is the version of the resolver's rules too ----------------------------------------------
+
+_FLASH_ATTN_ON_T4 = "vllm serve Qwen/Qwen3-1.7B --dtype float16 --attention-backend FLASH_ATTN\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("Dockerfile", 'FROM vllm/vllm-openai:v0.13.0\nCMD ["Qwen/Qwen3-1.7B", "--dtype", "float16", '
+         '"--attention-backend", "FLASH_ATTN"]\n'),
+        ("run.sh", f"pip install vllm==0.13.0\n{_FLASH_ATTN_ON_T4}"),
+    ],
+)  # fmt: skip
+def test_a_rule_the_stated_release_refuses_fails_as_the_launch_in_it_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str
+) -> None:
+    # vLLM 0.13.0 refuses FLASH_ATTN before compute capability 8.0 (earlier releases fell back): the launcher in
+    # that image knows its version and refuses, so the check of the file that names it must fail, not warn.
+    code, out = run_check(tmp_path, capsys, name, text, "--hardware", "T4", "--json")
+    (result,) = json.loads(out)["results"]
+    refused = [f["origin"] for f in result["findings"] if f["severity"] == "refuse"]
+    assert code == EXIT_VERDICT_NO and refused == ["vllm-rule:attention-backend-flash-attn-pre-ampere"]
+    assert not any("unknown here: the vLLM version" in note for note in result["notes"])
+
+
+def test_a_stated_range_leaves_a_rule_of_some_of_its_releases_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = f"pip install 'vllm>=0.12'\n{_FLASH_ATTN_ON_T4}"
+    code, out = run_check(tmp_path, capsys, "run.sh", script, "--hardware", "T4")
+    assert code == EXIT_OK
+    assert "warning: attention backend FLASH_ATTN (from --attention-backend) needs compute capability >= 8.0" in out
+
+
+def test_a_release_older_than_the_flag_vocabulary_still_pins_the_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dockerfile = 'FROM vllm/vllm-openai:v0.7.1\nCMD ["Qwen/Qwen3-1.7B"]\n'
+    code, out = run_check(tmp_path, capsys, "Dockerfile", dockerfile, "--hardware", "H100", "--json")
+    (result,) = json.loads(out)["results"]
+    assert code == EXIT_OK
+    assert any(
+        "so the flags are judged against every known release, and the engine's rules as vLLM 0.7.1 applies them" in note
+        for note in result["notes"]
+    )
+
+
+_TOO_OLD_REGISTRY = """\
+schema: known_good_config_v1
+models:
+  - model: Qwen/Qwen3-1.7B
+    engine: vllm
+    required_flags:
+      - refuse: vLLM older than 0.17.0 does not know this model's architecture
+        fix: install vLLM >= 0.17.0
+        severity: boot-blocker
+        why: the architecture landed in 0.17.0.
+        applies_when: {engine_version: '<0.17.0'}
+"""
+
+
+@pytest.mark.parametrize(
+    ("image", "verdict"),
+    [("vllm/vllm-openai:v0.11.2", "fail"), ("vllm/vllm-openai:v0.17.0", "pass"), ("vllm/vllm-openai:latest", "pass")],
+)
+def test_a_registry_refusal_the_pinned_release_decides_fails_as_the_launch_in_it_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], image: str, verdict: str
+) -> None:
+    # Unknown, the version leaves a `refuse` requirement undecided; the launcher in the pinned image knows it.
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(_TOO_OLD_REGISTRY)
+    deployment = tmp_path / "deploy.yaml"
+    deployment.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers:\n    - name: vllm\n"
+        f"      image: {image}\n      command: [vllm, serve, Qwen/Qwen3-1.7B]\n"
+    )
+    code = cli.main(["check", "--registry", str(registry), "--deploy-file", str(deployment), "--json"])
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["verdict"] == verdict and code == (EXIT_VERDICT_NO if verdict == "fail" else EXIT_OK)
+    if verdict == "fail":
+        assert [f["fix"] for f in result["findings"] if f["severity"] == "refuse"] == ["install vLLM >= 0.17.0"]

@@ -41,6 +41,21 @@ def test_a_misspelled_flag_is_refused_with_the_closest_spelling() -> None:
     ]
 
 
+def test_a_flag_the_release_dropped_is_refused_with_the_fix_a_stated_range_gets() -> None:
+    # The launch asks the installed vLLM (one release), a deploy file may state a range: the same fix either way.
+    assert refusals(parse(f"{MODEL} --task embed", version="0.13.0")) == [
+        (
+            "unknown-option",
+            "vLLM 0.13.0 has no --task; the last release that does is 0.12.0",
+            "remove --task embed (vLLM dropped it)",
+        )
+    ]
+    (ranged,) = refusals(parse(f"{MODEL} --task embed", version=None, among=("0.13.0", "0.33.0")))
+    assert ranged[2] == "remove --task embed (vLLM dropped it)"
+    # A misspelling is not a removal: it keeps its closest spelling as the fix.
+    assert refusals(parse(f"{MODEL} --tensor-paralel-size 2", version="0.13.0"))[0][2] == "--tensor-parallel-size"
+
+
 def test_an_unambiguous_prefix_is_the_option_as_argparse_reads_it() -> None:
     args = parse(f"{MODEL} --tensor-parallel 4")
     assert args.int_value("tensor-parallel-size") == 4 and not args.problems

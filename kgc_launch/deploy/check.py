@@ -24,7 +24,7 @@ a launch whose hardware checks did not run says why (`LaunchResult.hardware`), a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kgc_launch.deploy.launch import Launch, has_unexpanded
@@ -32,7 +32,7 @@ from kgc_launch.deploy.model_source import choose_model, is_hub_id
 from kgc_launch.deploy.models import ModelReader
 from kgc_launch.deploy.report import REGISTRY, LaunchResult
 from kgc_launch.deploy.resolve import hardware_skip, judge_engine, launch_inventory, stated_gpus_finding
-from kgc_launch.deploy.stated_version import from_image, releases_of
+from kgc_launch.deploy.stated_version import StatedVersion, exact_release, from_image, releases_of
 from kgc_launch.deploy.wrapper import WrapperOptions, wrapper_options
 from kgc_launch.engines import engine_adapter
 from kgc_launch.errors import KgcError
@@ -105,22 +105,31 @@ class DeployChecker:
         registry = self._registry(wrapped, result, undecided)
         among = stated_releases(launch, settings.engine_version, result)
         serve_args = registry_args(launch, settings.engine_version, among)
+        # The release the file pins is the one the launcher in that image reads: the engine's rules are judged
+        # at it, and the registry's requirements at it as well as at the version the check was given.
+        pinned = None if settings.engine_version else exact_release(file_statements(launch))
         report = None
         if registry is not None:
-            report = check_launch(
-                registry,
-                model_ids=model_ids(model, launch, serve_args),
-                serve_args=serve_args,
-                env=env,
-                engine=launch.engine,
-                engine_version=settings.engine_version,
-                gpus=None if inventory is None or not inventory.visible else gpu_scope(inventory),
-                require_registered=settings.require_registered or wrapped.options.require_registered,
-            )
+
+            def registry_check(version: str | None) -> CheckReport:
+                return check_launch(
+                    registry,
+                    model_ids=model_ids(model, launch, serve_args),
+                    serve_args=serve_args,
+                    env=env,
+                    engine=launch.engine,
+                    engine_version=version,
+                    gpus=None if inventory is None or not inventory.visible else gpu_scope(inventory),
+                    require_registered=settings.require_registered or wrapped.options.require_registered,
+                )
+
+            report = registry_check(settings.engine_version)
+            if pinned is not None:
+                report = with_pinned_release(report, registry_check(pinned))
             result.notes += report.notes
             undecided += registry_findings(result, report, unknown)
         if inventory is not None:
-            undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options)
+            undecided += self._engine(result, launch, model, serve_args, inventory, env, wrapped.options, pinned)
         elif (stated := stated_gpus_finding(launch, serve_args, {*env, *unknown})) is not None:
             result.findings.append(stated)
         # What the engine's own parser rejects is rejected on any hardware, as the version the file states reads it.
@@ -206,8 +215,10 @@ class DeployChecker:
         inventory: Inventory,
         env: Mapping[str, str],
         options: LaunchOptions,
+        pinned: str | None,
     ) -> list[str]:
-        """Run the engine's resolver; what stops it from running at all is returned (not evaluated)."""
+        """Run the engine's resolver (at the check's `--engine-version`, else the release the file `pinned`); what
+        stops it from running at all is returned (not evaluated)."""
         revision = serve_args.get("revision")
         read = self.models.read(
             model, revision if isinstance(revision, str) else None, local_paths=model == self.settings.model
@@ -239,7 +250,8 @@ class DeployChecker:
             lookup,
             options,
             environ=env,
-            engine_version=self.settings.engine_version,
+            engine_version=self.settings.engine_version or pinned,
+            version_source=None if self.settings.engine_version or pinned is None else "stated by the deploy file",
         )
         result.findings += verdict.findings
         result.notes += verdict.notes
@@ -272,31 +284,44 @@ def registry_args(launch: Launch, version: str | None = None, among: Sequence[st
 def stated_releases(launch: Launch, given: str | None, result: LaunchResult) -> tuple[str, ...] | None:
     """The flag vocabulary's releases the file's own statements of the vLLM version allow (an exact image tag,
     a pip requirement), each said as a decision with its evidence; None when the check was given the version
-    (`--engine-version` wins) or the file states none. Only the flags are judged by them: the registry's
-    version scopes and the resolver's version rules keep the version the check was given."""
-    stated = list(launch.stated_versions)
-    tagged = from_image(launch.image, f"{launch.file}:{launch.container_line or launch.line or 1}")
-    if tagged is not None and not any(item.evidence == tagged.evidence for item in stated):
-        stated.append(tagged)
-    if launch.engine != "vllm" or not stated:
+    (`--engine-version` wins) or the file states none. The flags are judged by them, and the resolver's rules by
+    the one release they pin (`exact_release`); the registry's version scopes at the version the check was
+    given, and at that one release too (`with_pinned_release`)."""
+    stated = file_statements(launch)
+    if not stated:
         return None
     evidence = "; ".join(item.describe() for item in stated)
     if given is not None:
         result.notes.append(f"vLLM version stated: {evidence}; --engine-version {given} is used instead")
         return None
     releases = releases_of(stated)
+    pinned = exact_release(stated)
+    rules = f", and the engine's rules as vLLM {pinned} applies them" if pinned else ""
+    scopes = "still apply as for an unknown version"
+    scopes = f"apply as for an unknown version and as for vLLM {pinned}" if pinned else scopes
     if not releases:
         result.notes.append(
             f"vLLM version stated: {evidence}; no release of the flag vocabulary fits it, so the flags "
-            "are judged against every known release"
+            f"are judged against every known release{rules} (the registry's version-scoped requirements {scopes})"
         )
         return None
     span = releases[0] if len(releases) == 1 else f"{releases[0]}-{releases[-1]}"
     result.notes.append(
-        f"vLLM version stated: {evidence}: its flags are judged as vLLM {span} reads them (the "
-        "registry's version-scoped requirements still apply as for an unknown version; --engine-version sets it)"
+        f"vLLM version stated: {evidence}: its flags are judged as vLLM {span} reads them{rules} (the "
+        f"registry's version-scoped requirements {scopes}; --engine-version sets it)"
     )
     return releases
+
+
+def file_statements(launch: Launch) -> list[StatedVersion]:
+    """What the file says of the vLLM version a vLLM launch runs: its own statements and its image's tag."""
+    if launch.engine != "vllm":
+        return []
+    stated = list(launch.stated_versions)
+    tagged = from_image(launch.image, f"{launch.file}:{launch.container_line or launch.line or 1}")
+    if tagged is not None and not any(item.evidence == tagged.evidence for item in stated):
+        stated.append(tagged)
+    return stated
 
 
 def model_ids(model: str, launch: Launch, serve_args: ServeArgs) -> list[str]:
@@ -334,6 +359,27 @@ def registry_findings(result: LaunchResult, report: CheckReport, unknown: Mappin
         else:
             result.findings.append(Finding("refuse", report.reason or "the model is not registered", origin=REGISTRY))
     return undecided
+
+
+def with_pinned_release(report: CheckReport, pinned: CheckReport) -> CheckReport:
+    """The registry's verdict at the version the check was given (`report`) and at the release the file pins:
+    what either finds missing. A requirement scoped to other releases still applies (a statement never relaxes
+    the registry), and one the pinned release decides (its minimum version) applies as the launcher in that
+    image applies it, instead of staying undecided."""
+    known = {(item.flag, item.layer) for item in report.missing_required}
+    added = [item for item in pinned.missing_required if (item.flag, item.layer) not in known]
+    if not added:
+        return report
+    decided = {(item.flag, item.layer) for item in added}
+    fixes = [report.fix, *(item.fix for item in added if is_paste_ready(item.fix))]
+    return replace(
+        report,
+        verdict="fail",
+        reason=report.reason or pinned.reason,
+        missing_required=[*report.missing_required, *added],
+        not_evaluated=[item for item in report.not_evaluated if (item.flag, item.layer) not in decided],
+        fix=" ".join(fix for fix in fixes if fix),
+    )
 
 
 def _undecidable(finding: Requirement, unknown: Mapping[str, str]) -> str | None:

@@ -123,16 +123,18 @@ def judge_engine(
     *,
     environ: Mapping[str, str],
     engine_version: str | None,
+    version_source: str | None = None,
 ) -> EngineVerdict:
     """The engine adapter's plan, exactly as a launch makes it, judged for a deploy file: files in the container
-    (`--config`, `./ferrum.toml`) are not read, and options built from placeholders are left out."""
+    (`--config`, `./ferrum.toml`) are not read, and options built from placeholders are left out.
+    `version_source` says where `engine_version` comes from (default: given to the deploy check)."""
     command = EngineCommand(engine, [engine, "serve", *tokens], [engine, "serve"], list(tokens))
     context = PlanContext(
         options,
         command,
         inventory,
         engine_version,
-        "given to the deploy check" if engine_version else "unknown: not given to the deploy check",
+        version_source or ("given to the deploy check" if engine_version else "unknown: not given to the deploy check"),
         environ,
         Path("."),
         lambda _phase: None,

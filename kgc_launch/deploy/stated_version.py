@@ -12,10 +12,12 @@ Read only where the file says it reliably:
   requirements file) all hold. A project that requires no vLLM version says nothing.
 
 The specifier is judged as `kgc_launch.versions.in_specifier` judges a registry scope: each release of the flag
-vocabulary (registry/vllm-options.json) it contains is one the launch may run. The deploy check uses it only to
-judge the launch's flags (`kgc_launch.vllm.args.parse_serve_args(among=...)`); the registry's version scopes
-and the resolver's version rules keep the version the check was given (`--engine-version`), so a stated range
-never makes a version-scoped requirement stop applying.
+vocabulary (registry/vllm-options.json) it contains is one the launch may run. The deploy check uses it to
+judge the launch's flags (`kgc_launch.vllm.args.parse_serve_args(among=...)`), and an exact release
+(`exact_release`: the image's tag, `vllm==X`) as the version of the resolver's rules too, as the launcher in
+that image reads it (a known release only adds refusals: a rule needs certainty to refuse). The registry's
+version scopes keep the version the check was given (`--engine-version`), so a statement never makes a
+version-scoped requirement stop applying.
 """
 
 from __future__ import annotations
@@ -132,6 +134,23 @@ def releases_of(stated: Sequence[StatedVersion]) -> tuple[str, ...] | None:
     if not stated:
         return None
     return _releases_for(tuple(item.specifier for item in stated))
+
+
+def exact_release(stated: Sequence[StatedVersion]) -> str | None:
+    """The one release the statements pin (`==0.13.0`: an exact image tag, `pip install vllm==0.13.0`) when every
+    statement allows it; None for ranges only, for nothing stated, or for statements that disagree."""
+    from kgc_launch.versions import in_specifier, parse_engine_version
+
+    pinned = {item.specifier.lstrip("=") for item in stated if item.specifier.startswith("==")}
+    if len(pinned) != 1 or "*" in next(iter(pinned)):
+        return None
+    release = pinned.pop()
+    version = parse_engine_version(release)
+    try:
+        agreed = version is not None and version.exact and all(in_specifier(version, s.specifier) for s in stated)
+    except ValueError:  # a specifier that is not PEP 440: nothing is pinned
+        return None
+    return release if agreed else None
 
 
 @lru_cache(maxsize=256)  # a fleet states the same few versions over and over

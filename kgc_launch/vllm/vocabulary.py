@@ -21,7 +21,7 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal, cast
 
@@ -636,6 +636,9 @@ def lookup(spelling: str, release: str | None = None, among: Sequence[str] | Non
     if release is not None:
         rel = resolve_release_or_raise(release)
         r = _resolve(spelling, rel)
+        if r.status == "unknown":  # dropped by this release: say so, as a stated range does (the fix is to drop it)
+            head, hint, rest = r.message.partition("; did you mean")
+            r = replace(r, message=f"{head}{_last_before(spelling, rel)}{hint}{rest}")
         one: tuple[str, ...] = (rel,)
         acc1, rej1 = (one, ()) if r.ok else ((), one)
         return Lookup(spelling, rel, _summarize(acc1, rej1), acc1, rej1, r.option, r.suggestion, (r,), r.message)
@@ -659,8 +662,7 @@ def lookup(spelling: str, release: str | None = None, among: Sequence[str] | Non
         hint = f"; did you mean {sugg[0]}?" if sugg else ""
         msg = f"no known vLLM release ({_ranges(rej)}) accepts {spelling}{hint}"
         if among:
-            last = [rel for rel in lookup(spelling).accepted_by if _vkey(rel) < _vkey(releases[0])]
-            before = f"; the last release that does is {last[-1]}" if last else ""
+            before = _last_before(spelling, releases[0])
             msg = f"no vLLM release of {_ranges(releases)} accepts {spelling}{before}{hint}"
     return Lookup(
         spelling,
@@ -673,6 +675,13 @@ def lookup(spelling: str, release: str | None = None, among: Sequence[str] | Non
         results,
         msg,
     )
+
+
+def _last_before(spelling: str, release: str) -> str:
+    """`; the last release that does is X` when a known release before `release` accepts `spelling`, else ''."""
+    earlier = [rel for rel in _vocab().order if _vkey(rel) < _vkey(release)]
+    last = [rel for rel in earlier if _resolve(spelling, rel, with_suggestion=False).ok]
+    return f"; the last release that does is {last[-1]}" if last else ""
 
 
 # ----------------------------------------------------------------------------------------------------------------
