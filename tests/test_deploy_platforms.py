@@ -850,3 +850,23 @@ def test_an_inference_service_adding_no_args_is_placed_at_the_runtime_args_of_it
     with_args = service + "      args: [--max-model-len, '4096']\n"
     (launch,) = scan(write(tmp_path, "own-args.yaml", RUNTIME_NAMED_VLLM.format(model="x/y") + with_args)).launches
     assert launch.line == 21  # the service's own args place it, as before
+
+
+def test_what_vllms_parser_refuses_fails_even_when_the_model_is_not_known(tmp_path: Path) -> None:
+    text = """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          containers:
+            - name: vllm
+              image: vllm/vllm-openai:v0.9.2
+              command: ["sh", "-c", "vllm serve $MODEL --max-model-len"]
+        """
+    (result,) = checked(scan(write(tmp_path, "pod.yaml", text)))
+    # the refusal does not depend on the model: a FAIL, the unknown model a note, not a hidden 'not evaluated'
+    assert result.verdict == "fail" and [f.rule_id for f in result.findings] == ["missing-value"]
+    assert any("the model is not known" in note for note in result.notes)
+    unknown_only = text.replace(" --max-model-len", " --max-model-len 4096")
+    (result,) = checked(scan(write(tmp_path, "ok.yaml", unknown_only)))
+    assert result.verdict == "error" and result.error is not None and "model is not known" in result.error
