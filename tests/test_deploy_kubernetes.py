@@ -287,3 +287,51 @@ spec:
     assert (launch.object, launch.container_line, launch.gpus) == ("Deployment/vllm-llama3-deployment-vllm/vllm", 17, 1)
     assert launch.line == 20 and launch.template == "vllm-stack/templates/deployment-vllm-multi.yaml"
     assert launch.serve_args().get("gpu-memory-utilization") == "0.9"
+
+
+def test_argo_workflow_templates_and_tekton_steps_run_containers(tmp_path: Path) -> None:
+    argo = manifest(
+        tmp_path,
+        """\
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: bench}
+spec:
+  templates:
+    - name: server
+      daemon: true
+      container:
+        image: vllm/vllm-openai:v0.9.2
+        args: [Qwen/Qwen3-8B, --tensor-parallel-size, "2"]
+        resources: {limits: {nvidia.com/gpu: 2}}
+    - name: scripted
+      script:
+        image: vllm/vllm-openai:v0.9.2
+        command: [bash]
+        source: |
+          set -e
+          vllm serve Qwen/Qwen3-4B --max-model-len 4096
+    - name: client
+      script:
+        image: python:3.11
+        command: [python]
+        source: |
+          import subprocess; subprocess.run(["vllm", "serve", "x/y"])
+""",
+    )
+    found = {(launch.object, launch.line, launch.model, launch.gpus) for launch in scan_paths([str(argo)]).launches}
+    # a `script` runs its `source` with its shell command; a Python script is not read as a shell's
+    assert found == {
+        ("WorkflowTemplate/bench/server", 10, "Qwen/Qwen3-8B", 2),
+        ("WorkflowTemplate/bench/scripted", 18, "Qwen/Qwen3-4B", None),
+    }
+    tekton = tmp_path / "task.yaml"
+    tekton.write_text(
+        "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: serve}\nspec:\n  steps:\n"
+        "    - name: engine\n      image: vllm/vllm-openai:v0.9.2\n      script: |\n        #!/bin/bash\n"
+        "        exec vllm serve Qwen/Qwen3-8B\n"
+        "    - name: py\n      image: python:3.11\n      script: |\n        #!/usr/bin/env python3\n"
+        "        print('vllm serve x/y')\n"
+    )
+    (launch,) = scan_paths([str(tekton)]).launches
+    assert (launch.object, launch.line, launch.model) == ("Task/serve/engine", 10, "Qwen/Qwen3-8B")

@@ -18,6 +18,7 @@ Where the pod templates are:
 - operators that start an engine from their own fields (operators.py): KServe LLMInferenceService and
   LLMInferenceServiceConfig, KubeAI Model;
 - OpenShift Template (`objects`, with `${PARAM}` filled from `parameters` defaults);
+- Argo Workflows and Tekton objects: the containers of their steps (workflows.py);
 - `kind: List` (`items`); any other kind: every `containers` list found in it (JobSet, ...).
 `containers` are the launches; `initContainers` run to completion before them and are skipped, except
 native sidecars (`restartPolicy: Always`), which run beside the main containers. An init container that
@@ -35,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kgc_launch.deploy import operators
+from kgc_launch.deploy import operators, workflows
 from kgc_launch.deploy.accelerators import Accelerator, from_resources
 from kgc_launch.deploy.command import shell_script_of
 from kgc_launch.deploy.findings import Findings
@@ -122,6 +123,12 @@ def _object(document: dict[str, Any], context: _Context) -> None:
     if operators.read_operator(document, kind, name, path, context.source, findings):
         return
     hints = [hint for hint in [annotation_hint(metadata, f"{kind}/{name}")] if hint is not None]
+    if workflows.is_workflow(document):
+        for where, spec in workflows.step_containers(document.get("spec"), path, context.source):
+            read = container_launches(spec, path=path, obj=f"{kind}/{name}/{where}")
+            for launch in read.launches:
+                launch.model_hints += hints
+            findings.take(read)
     roles = _pod_templates(document, kind)
     groups = _pods(roles, f"{kind}/{name}/", hints, context)
     if kind == "RayService":
