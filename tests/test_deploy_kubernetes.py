@@ -335,3 +335,25 @@ spec:
     )
     (launch,) = scan_paths([str(tekton)]).launches
     assert (launch.object, launch.line, launch.model) == ("Task/serve/engine", 10, "Qwen/Qwen3-8B")
+
+
+def test_a_flow_list_spanning_lines_places_its_launch_where_it_opens(tmp_path: Path) -> None:
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: vllm
+      image: vllm/vllm-openai:v0.9.2
+      args: [
+        "--model",
+        "Qwen/Qwen3-8B",
+      ]
+"""
+    (launch,) = scan_paths([str(manifest(tmp_path, text))]).launches
+    assert (launch.line, launch.model) == (8, "Qwen/Qwen3-8B")  # the `args: [` line, as a one-line flow list's
+    block = text.replace('      args: [\n        "--model",\n        "Qwen/Qwen3-8B",\n      ]\n', "")
+    block += "      args:\n        - --model\n        - Qwen/Qwen3-8B\n"
+    (launch,) = scan_paths([str(manifest(tmp_path, block))]).launches
+    assert launch.line == 9  # a block list: its first item
