@@ -357,3 +357,48 @@ spec:
     block += "      args:\n        - --model\n        - Qwen/Qwen3-8B\n"
     (launch,) = scan_paths([str(manifest(tmp_path, block))]).launches
     assert launch.line == 9  # a block list: its first item
+
+
+CONFIG_MAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: engine, namespace: {namespace}}}
+data:
+  MODEL: {model}
+  TP: "2"
+"""
+USES_CONFIG_MAP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.9.2
+          envFrom:
+            - configMapRef: {name: engine}
+          env:
+            - name: MODEL_ID
+              valueFrom: {configMapKeyRef: {name: engine, key: MODEL}}
+          args: ["--model", "$(MODEL_ID)", "--tensor-parallel-size", "$(TP)"]
+"""
+
+
+def test_env_from_a_config_map_among_the_scanned_files_is_known(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "other").mkdir()
+    deployment = tmp_path / "app" / "deployment.yaml"
+    deployment.write_text(USES_CONFIG_MAP)
+    # the ConfigMap of the Deployment's own folder, not a farther one of the same name
+    (tmp_path / "app" / "config.yaml").write_text(CONFIG_MAP.format(namespace="llm", model="Qwen/Qwen3-8B"))
+    (tmp_path / "other" / "config.yaml").write_text(CONFIG_MAP.format(namespace="llm", model="x/far"))
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert (launch.model, launch.args[-1]) == ("Qwen/Qwen3-8B", "2")  # configMapKeyRef, and envFrom's TP
+    assert not launch.unknown_env()
+    # a ConfigMap of another namespace is not the Deployment's: the values stay unknown
+    (tmp_path / "app" / "config.yaml").write_text(CONFIG_MAP.format(namespace="other", model="Qwen/Qwen3-8B"))
+    (tmp_path / "other" / "config.yaml").unlink()
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert launch.model is None and "MODEL_ID" in launch.unknown_env()

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import PurePath
 from typing import Any
 
 from kgc_launch.deploy.command import ReadLaunches
+from kgc_launch.deploy.config_maps import folders_apart
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container, token_origins
 from kgc_launch.deploy.launch import EnvValue, Launch, ModelHint, Note, mapping, mentions_engine
 from kgc_launch.deploy.model_source import is_hub_id
@@ -206,22 +206,12 @@ def _runtime_for(reference: ModelReference, runtimes: list[RuntimeTemplate]) -> 
         # Runtime names are per namespace: several files of a scan may each hold their own runtime of that
         # name (overlays, alternative setups). The nearest one is the InferenceService's; a namespaced
         # ServingRuntime wins over a ClusterServingRuntime of the same name, as in KServe.
-        named.sort(key=lambda runtime: (_distance(reference.path, runtime.path), runtime.kind != "ServingRuntime"))
+        named.sort(key=lambda runtime: (folders_apart(reference.path, runtime.path), runtime.kind != "ServingRuntime"))
         return named[0] if named else None
     candidates = [r for r in runtimes if r.auto_select and reference.model_format in r.formats]
-    nearest = min((_distance(reference.path, r.path) for r in candidates), default=None)
-    closest = [r for r in candidates if _distance(reference.path, r.path) == nearest]
+    nearest = min((folders_apart(reference.path, r.path) for r in candidates), default=None)
+    closest = [r for r in candidates if folders_apart(reference.path, r.path) == nearest]
     return closest[0] if len(closest) == 1 else None
-
-
-def _distance(service_path: str, runtime_path: str) -> int:
-    """How far a runtime's file is from an InferenceService's: 0 in the same file, then by folders apart."""
-    if service_path == runtime_path:
-        return 0
-    service, runtime = PurePath(service_path).parent.parts, PurePath(runtime_path).parent.parts
-    shared = next((i for i, pair in enumerate(zip(service, runtime, strict=False)) if pair[0] != pair[1]), None)
-    shared = min(len(service), len(runtime)) if shared is None else shared
-    return 1 + (len(service) - shared) + (len(runtime) - shared)
 
 
 def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> ReadLaunches:

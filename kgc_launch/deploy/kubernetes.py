@@ -39,6 +39,7 @@ from typing import Any
 from kgc_launch.deploy import operators, workflows
 from kgc_launch.deploy.accelerators import Accelerator, from_resources
 from kgc_launch.deploy.command import shell_script_of
+from kgc_launch.deploy.config_maps import ConfigMapData, config_maps_in, with_config_maps
 from kgc_launch.deploy.findings import Findings
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container
 from kgc_launch.deploy.kserve import read_model_reference, read_serving_runtime
@@ -85,15 +86,25 @@ class _Context:
     path: str
     findings: Findings
     source: SourceText | None
+    config_maps: list[ConfigMapData] = field(default_factory=list)
+    namespace: str | None = None
+    """The namespace the object being read states (a ConfigMap of another one is not its)."""
 
 
 def is_kubernetes(document: Any) -> bool:
     return isinstance(document, dict) and "kind" in document and "apiVersion" in document
 
 
-def kubernetes_findings(documents: Sequence[Any], path: str, source: SourceText | None = None) -> Findings:
-    """Launches (and KServe pieces) of every Kubernetes object in the documents of one file."""
-    context = _Context(path, Findings(), source)
+def kubernetes_findings(
+    documents: Sequence[Any],
+    path: str,
+    source: SourceText | None = None,
+    config_maps: Sequence[ConfigMapData] = (),
+) -> Findings:
+    """Launches (and KServe pieces) of every Kubernetes object in the documents of one file; `config_maps`
+    are those of the other scanned files (the file's own are added here)."""
+    own = config_maps_in(documents, path)
+    context = _Context(path, Findings(), source, [*own, *(m for m in config_maps if m.path != path)])
     for document in documents:
         if is_kubernetes(document):
             _object(document, context)
@@ -113,6 +124,7 @@ def _object(document: dict[str, Any], context: _Context) -> None:
     metadata = mapping(document.get("metadata"))
     name = str(metadata.get("name") or metadata.get("generateName") or "?")
     path, findings = context.path, context.findings
+    context.namespace = None if metadata.get("namespace") is None else str(metadata.get("namespace"))
     if kind in _RUNTIMES:
         findings.runtimes.append(read_serving_runtime(document, kind, name, path, context.source))
         return
@@ -313,7 +325,8 @@ def _pod(
                 continue  # runs to completion before the pod's containers start: not a serving process
             if role.ray and key == "containers" and index == 0 and isinstance(node, dict) and "command" not in node:
                 continue  # KubeRay generates this container's command: `ray start ...` (not the image's)
-            spec = read_container(node, path=path, line=line_of(containers, index), source=context.source)
+            filled = with_config_maps(node, context.config_maps, path, context.namespace)
+            spec = read_container(filled, path=path, line=line_of(containers, index), source=context.source)
             read = container_launches(spec, path=path, obj=prefix + spec.name, base_env=role.injected, nodes=nodes)
             for launch in read.launches:
                 launch.group = group
