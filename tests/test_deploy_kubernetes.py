@@ -402,3 +402,25 @@ def test_env_from_a_config_map_among_the_scanned_files_is_known(tmp_path: Path) 
     (tmp_path / "other" / "config.yaml").unlink()
     (launch,) = scan_paths([str(tmp_path)]).launches
     assert launch.model is None and "MODEL_ID" in launch.unknown_env()
+
+
+def test_a_container_without_image_is_said_to_be_a_patch(tmp_path: Path) -> None:
+    text = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          args: [--model, Qwen/Qwen3-8B, --tensor-parallel-size, "2"]
+"""
+    path = manifest(tmp_path, text)
+    result = scan_paths([str(path)])
+    (report,) = result.files
+    assert not result.launches and report.status == "not evaluated"
+    assert report.why is not None and "no image, so a patch or a fragment" in report.why
+    # a patch of a container that names no engine is nothing to say
+    (other,) = scan_paths([str(manifest(tmp_path, text.replace("name: vllm", "name: web")))]).files
+    assert other.status == "no launch"

@@ -41,6 +41,7 @@ from kgc_launch.deploy.accelerators import Accelerator, from_resources
 from kgc_launch.deploy.command import shell_script_of
 from kgc_launch.deploy.config_maps import ConfigMapData, config_maps_in, with_config_maps
 from kgc_launch.deploy.findings import Findings
+from kgc_launch.deploy.images import mentions_engine_text
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container
 from kgc_launch.deploy.kserve import read_model_reference, read_serving_runtime
 from kgc_launch.deploy.launch import EnvValue, ModelHint, Unknown, mapping, strip_wrappers
@@ -328,6 +329,14 @@ def _pod(
             filled = with_config_maps(node, context.config_maps, path, context.namespace)
             spec = read_container(filled, path=path, line=line_of(containers, index), source=context.source)
             read = container_launches(spec, path=path, obj=prefix + spec.name, base_env=role.injected, nodes=nodes)
+            words = [spec.name, *(spec.command or []), *(spec.args or [])]
+            patch = spec.image is None and (spec.command or spec.args) and mentions_engine_text(" ".join(words))
+            if patch and not read.launches and not read.unevaluated:
+                read.unevaluated.append(
+                    f"{prefix}{spec.name}: no image, so a patch or a fragment (a kustomize strategic-merge patch): "
+                    "its command and args run in the container it patches, in another file (check the output of "
+                    "`kustomize build`)"
+                )
             for launch in read.launches:
                 launch.group = group
                 launch.model_hints += [*hints, *script_downloads(spec, f"container {spec.name}")]
