@@ -287,3 +287,140 @@ spec:
     assert (launch.object, launch.container_line, launch.gpus) == ("Deployment/vllm-llama3-deployment-vllm/vllm", 17, 1)
     assert launch.line == 20 and launch.template == "vllm-stack/templates/deployment-vllm-multi.yaml"
     assert launch.serve_args().get("gpu-memory-utilization") == "0.9"
+
+
+def test_argo_workflow_templates_and_tekton_steps_run_containers(tmp_path: Path) -> None:
+    argo = manifest(
+        tmp_path,
+        """\
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: bench}
+spec:
+  templates:
+    - name: server
+      daemon: true
+      container:
+        image: vllm/vllm-openai:v0.9.2
+        args: [Qwen/Qwen3-8B, --tensor-parallel-size, "2"]
+        resources: {limits: {nvidia.com/gpu: 2}}
+    - name: scripted
+      script:
+        image: vllm/vllm-openai:v0.9.2
+        command: [bash]
+        source: |
+          set -e
+          vllm serve Qwen/Qwen3-4B --max-model-len 4096
+    - name: client
+      script:
+        image: python:3.11
+        command: [python]
+        source: |
+          import subprocess; subprocess.run(["vllm", "serve", "x/y"])
+""",
+    )
+    found = {(launch.object, launch.line, launch.model, launch.gpus) for launch in scan_paths([str(argo)]).launches}
+    # a `script` runs its `source` with its shell command; a Python script is not read as a shell's
+    assert found == {
+        ("WorkflowTemplate/bench/server", 10, "Qwen/Qwen3-8B", 2),
+        ("WorkflowTemplate/bench/scripted", 18, "Qwen/Qwen3-4B", None),
+    }
+    tekton = tmp_path / "task.yaml"
+    tekton.write_text(
+        "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: serve}\nspec:\n  steps:\n"
+        "    - name: engine\n      image: vllm/vllm-openai:v0.9.2\n      script: |\n        #!/bin/bash\n"
+        "        exec vllm serve Qwen/Qwen3-8B\n"
+        "    - name: py\n      image: python:3.11\n      script: |\n        #!/usr/bin/env python3\n"
+        "        print('vllm serve x/y')\n"
+    )
+    (launch,) = scan_paths([str(tekton)]).launches
+    assert (launch.object, launch.line, launch.model) == ("Task/serve/engine", 10, "Qwen/Qwen3-8B")
+
+
+def test_a_flow_list_spanning_lines_places_its_launch_where_it_opens(tmp_path: Path) -> None:
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: vllm
+      image: vllm/vllm-openai:v0.9.2
+      args: [
+        "--model",
+        "Qwen/Qwen3-8B",
+      ]
+"""
+    (launch,) = scan_paths([str(manifest(tmp_path, text))]).launches
+    assert (launch.line, launch.model) == (8, "Qwen/Qwen3-8B")  # the `args: [` line, as a one-line flow list's
+    block = text.replace('      args: [\n        "--model",\n        "Qwen/Qwen3-8B",\n      ]\n', "")
+    block += "      args:\n        - --model\n        - Qwen/Qwen3-8B\n"
+    (launch,) = scan_paths([str(manifest(tmp_path, block))]).launches
+    assert launch.line == 9  # a block list: its first item
+
+
+CONFIG_MAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: engine, namespace: {namespace}}}
+data:
+  MODEL: {model}
+  TP: "2"
+"""
+USES_CONFIG_MAP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: llm}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.9.2
+          envFrom:
+            - configMapRef: {name: engine}
+          env:
+            - name: MODEL_ID
+              valueFrom: {configMapKeyRef: {name: engine, key: MODEL}}
+          args: ["--model", "$(MODEL_ID)", "--tensor-parallel-size", "$(TP)"]
+"""
+
+
+def test_env_from_a_config_map_among_the_scanned_files_is_known(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "other").mkdir()
+    deployment = tmp_path / "app" / "deployment.yaml"
+    deployment.write_text(USES_CONFIG_MAP)
+    # the ConfigMap of the Deployment's own folder, not a farther one of the same name
+    (tmp_path / "app" / "config.yaml").write_text(CONFIG_MAP.format(namespace="llm", model="Qwen/Qwen3-8B"))
+    (tmp_path / "other" / "config.yaml").write_text(CONFIG_MAP.format(namespace="llm", model="x/far"))
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert (launch.model, launch.args[-1]) == ("Qwen/Qwen3-8B", "2")  # configMapKeyRef, and envFrom's TP
+    assert not launch.unknown_env()
+    # a ConfigMap of another namespace is not the Deployment's: the values stay unknown
+    (tmp_path / "app" / "config.yaml").write_text(CONFIG_MAP.format(namespace="other", model="Qwen/Qwen3-8B"))
+    (tmp_path / "other" / "config.yaml").unlink()
+    (launch,) = scan_paths([str(tmp_path)]).launches
+    assert launch.model is None and "MODEL_ID" in launch.unknown_env()
+
+
+def test_a_container_without_image_is_said_to_be_a_patch(tmp_path: Path) -> None:
+    text = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  template:
+    spec:
+      containers:
+        - name: vllm
+          args: [--model, Qwen/Qwen3-8B, --tensor-parallel-size, "2"]
+"""
+    path = manifest(tmp_path, text)
+    result = scan_paths([str(path)])
+    (report,) = result.files
+    assert not result.launches and report.status == "not evaluated"
+    assert report.why is not None and "no image, so a patch or a fragment" in report.why
+    # a patch of a container that names no engine is nothing to say
+    (other,) = scan_paths([str(manifest(tmp_path, text.replace("name: vllm", "name: web")))]).files
+    assert other.status == "no launch"

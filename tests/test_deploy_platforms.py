@@ -809,3 +809,64 @@ def test_a_runtime_used_by_an_inference_service_says_where_it_is_checked(tmp_pat
     assert launch.file == str(service) and launch.line == 6  # the `model:` key: no args of its own
     state, why = status(result, runtime)
     assert state == "no launch" and why is not None and "runs InferenceService/llama" in why
+
+
+RUNTIME_NAMED_VLLM = """\
+apiVersion: serving.kserve.io/v1alpha1
+kind: ServingRuntime
+metadata: {{name: vllm}}
+spec:
+  supportedModelFormats: [{{name: huggingface, autoSelect: true}}]
+  containers:
+    - name: kserve-container
+      image: vllm/vllm-openai:v0.9.2
+      args:
+        - --model
+        - {model}
+"""
+
+
+def test_an_inference_service_runs_the_runtime_of_its_own_file_when_names_repeat(tmp_path: Path) -> None:
+    # Runtime names are per namespace: each setup of a repository may hold its own `vllm` runtime.
+    service = "---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: chat}\n"
+    service += "spec:\n  predictor:\n    model:\n      runtime: vllm\n      modelFormat: {name: huggingface}\n"
+    first = write(tmp_path / "a", "runtime.yaml", RUNTIME_NAMED_VLLM.format(model="Qwen/Qwen3-8B"))
+    second = write(tmp_path / "b", "both.yaml", RUNTIME_NAMED_VLLM.format(model="microsoft/phi-2") + service)
+    auto_select = service.replace("      runtime: vllm\n", "")
+    third = write(tmp_path / "c", "both.yaml", RUNTIME_NAMED_VLLM.format(model="google/gemma-2-2b-it") + auto_select)
+    result = scan(first, second, third)
+    models = {(Path(launch.file).parent.name, launch.model) for launch in result.launches}
+    # a's runtime no InferenceService uses is a launch of its own; b's and c's each run their file's service
+    assert models == {("a", "Qwen/Qwen3-8B"), ("b", "microsoft/phi-2"), ("c", "google/gemma-2-2b-it")}
+
+
+def test_an_inference_service_adding_no_args_is_placed_at_the_runtime_args_of_its_file(tmp_path: Path) -> None:
+    service = "---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: chat}\n"
+    service += "spec:\n  predictor:\n    model:\n      runtime: vllm\n      modelFormat: {name: huggingface}\n"
+    path = write(tmp_path, "both.yaml", RUNTIME_NAMED_VLLM.format(model="microsoft/phi-2") + service)
+    (launch,) = scan(path).launches
+    # the engine's words are the runtime's `args` (first item line 10), not the service's `model:` key (line 18)
+    assert launch.object == "InferenceService/chat/kserve-container" and launch.line == 10
+    with_args = service + "      args: [--max-model-len, '4096']\n"
+    (launch,) = scan(write(tmp_path, "own-args.yaml", RUNTIME_NAMED_VLLM.format(model="x/y") + with_args)).launches
+    assert launch.line == 21  # the service's own args place it, as before
+
+
+def test_what_vllms_parser_refuses_fails_even_when_the_model_is_not_known(tmp_path: Path) -> None:
+    text = """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          containers:
+            - name: vllm
+              image: vllm/vllm-openai:v0.9.2
+              command: ["sh", "-c", "vllm serve $MODEL --max-model-len"]
+        """
+    (result,) = checked(scan(write(tmp_path, "pod.yaml", text)))
+    # the refusal does not depend on the model: a FAIL, the unknown model a note, not a hidden 'not evaluated'
+    assert result.verdict == "fail" and [f.rule_id for f in result.findings] == ["missing-value"]
+    assert any("the model is not known" in note for note in result.notes)
+    unknown_only = text.replace(" --max-model-len", " --max-model-len 4096")
+    (result,) = checked(scan(write(tmp_path, "ok.yaml", unknown_only)))
+    assert result.verdict == "error" and result.error is not None and "model is not known" in result.error

@@ -179,3 +179,24 @@ def test_parser_never_crashes_and_render_parse_is_stable(tokens: list[str]) -> N
     if not refused and not (first.model or "").startswith("-"):  # `-- -x`: a model rendered first reads as an option
         # What vLLM refuses has no canonical rendering: an unknown `-op` renders as `--op`, a valid prefix.
         assert (again.model, again.options) == (first.model, first.options)
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        ["--max-model-len 4096 --port 8000"],  # argparse: a `-...` token with a space is a positional
+        ["--model Qwen/Qwen2.5-7B-Instruct --tensor-parallel-size 2"],  # a dot: vLLM's dotted-option rewrite
+        ["m", "--tensor-parallel-size 2"],
+    ],
+)
+def test_several_flags_written_as_one_argument_are_refused(tokens: list[str]) -> None:
+    # A YAML list item `- "--max-model-len 4096 --port 8000"` reaches vLLM as one argument, not two options.
+    problems = parse_serve_args(tokens).problems
+    (several,) = [p for p in problems if p.rule_id == "several-words-in-one-argument"]
+    assert several.severity == "refuse" and "one argument holding several words" in several.message
+
+
+def test_values_with_spaces_are_not_several_flags() -> None:
+    parsed = parse_serve_args(["m", "--chat-template", "{% for m in messages %}{{ m }}{% endfor %}"])
+    assert not parsed.problems and parsed.options["chat-template"].startswith("{% for")
+    assert not parse_serve_args(["m", "--served-model-name=my model"]).problems

@@ -25,7 +25,7 @@ from typing import Any
 
 from kgc_launch.deploy.accelerators import Accelerator, from_resource_name, from_resources
 from kgc_launch.deploy.findings import Findings
-from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container
+from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container, token_origins
 from kgc_launch.deploy.launch import ModelHint, mapping
 from kgc_launch.deploy.model_source import is_hub_id
 from kgc_launch.deploy.origin import Origin, SourceText
@@ -93,9 +93,7 @@ def _vllm_chart(values: dict[str, Any], path: str, source: SourceText | None) ->
 
 
 def _origins(node: Any, tokens: list[str] | None, source: SourceText | None) -> list[Origin | None] | None:
-    if tokens is None or source is None:
-        return None
-    return [source.item_origin(node, index, token) for index, token in enumerate(tokens)]
+    return token_origins(node, tokens, source)
 
 
 def _llmd(values: dict[str, Any], path: str, source: SourceText | None) -> Findings:

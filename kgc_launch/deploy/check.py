@@ -90,8 +90,17 @@ class DeployChecker:
         rejections = [Finding("refuse", text, origin="vllm-args") for text in launch.rejections]
         if model is None:
             why = f"the model is not known ({choice.why}); pass --model ID or --model-map PATH=ORG/NAME"
-            if rejections:
-                return LaunchResult(launch, "fail", findings=rejections, notes=[why])
+            # What vLLM's own parser refuses does not depend on the model: a certain refusal is said, not hidden.
+            unread = LaunchResult(launch, "fail", findings=rejections, notes=[why])
+            parser_findings(
+                unread,
+                registry_args(
+                    launch, settings.engine_version, stated_releases(launch, settings.engine_version, unread)
+                ),
+            )
+            if any(finding.severity == "refuse" for finding in unread.findings):
+                unread.findings = [finding for finding in unread.findings if finding.severity == "refuse"]
+                return unread
             return LaunchResult(launch, "error", error=why)
         wrapped = wrapper_options(launch)
         env = {**launch.known_env(), **settings.env}

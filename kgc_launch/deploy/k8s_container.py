@@ -77,10 +77,27 @@ def read_container(node: Any, *, path: str, line: int | None, source: SourceText
 
 
 def token_origins(node: Any, tokens: list[str] | None, source: SourceText | None) -> list[Origin | None] | None:
-    """Where each token of a loaded YAML list sits in the file (None where it cannot be said)."""
+    """Where each token of a loaded YAML list sits in the file (None where it cannot be said). A flow list
+    (`args: [`, its items on the lines below) starts where it opens: its one-line first item is placed there."""
     if tokens is None or source is None:
         return None
-    return [source.item_origin(node, index, token) for index, token in enumerate(tokens)]
+    origins = [source.item_origin(node, index, token) for index, token in enumerate(tokens)]
+    opened = flow_list_line(node)
+    first = origins[0] if origins else None
+    if opened is not None and first is not None and first.line != opened and len(first.marks) <= 1:
+        origins[0] = Origin(opened)
+    return origins
+
+
+def flow_list_line(node: Any) -> int | None:
+    """The 1-based line where a flow sequence (`[...]`) opens; None for a block sequence or unknown."""
+    style = getattr(node, "fa", None)
+    lc = getattr(node, "lc", None)
+    try:
+        flow = bool(style.flow_style()) if style is not None else False
+        return int(lc.line) + 1 if flow and lc is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _strings(node: dict[str, Any], key: str, *, path: str) -> list[str] | None:

@@ -8,7 +8,8 @@ placeholders in the runtime's container are filled from the InferenceService's m
 the one named by `predictor.model.runtime`, else one with `autoSelect` that supports the model format.
 
 Runtimes and InferenceServices may sit in different files: readers collect both, `resolve` joins them
-once every file of a scan is read.
+once every file of a scan is read. A name is per namespace, so several files may each define a runtime of
+the same name; the InferenceService takes the nearest (its own file's, then the fewest folders apart).
 
 A multi-node runtime (`spec.workerSpec`: `pipelineParallelSize` nodes of `tensorParallelSize` GPUs each,
 kserve docs "Multi-node inference") runs a head pod and `pipelineParallelSize - 1` worker pods; KServe
@@ -23,10 +24,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kgc_launch.deploy.command import ReadLaunches
+from kgc_launch.deploy.config_maps import folders_apart
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container, token_origins
 from kgc_launch.deploy.launch import EnvValue, Launch, ModelHint, Note, mapping, mentions_engine
 from kgc_launch.deploy.model_source import is_hub_id
-from kgc_launch.deploy.origin import SourceText
+from kgc_launch.deploy.origin import Origin, SourceText
 from kgc_launch.hardware.groups import Group, Role
 from kgc_launch.yamlio import line_of
 
@@ -201,11 +203,15 @@ def _mentions_engine(reference: ModelReference) -> bool:
 def _runtime_for(reference: ModelReference, runtimes: list[RuntimeTemplate]) -> RuntimeTemplate | None:
     if reference.runtime is not None:
         named = [runtime for runtime in runtimes if runtime.name == reference.runtime]
-        # A namespaced ServingRuntime wins over a ClusterServingRuntime of the same name, as in KServe.
-        named.sort(key=lambda runtime: runtime.kind != "ServingRuntime")
+        # Runtime names are per namespace: several files of a scan may each hold their own runtime of that
+        # name (overlays, alternative setups). The nearest one is the InferenceService's; a namespaced
+        # ServingRuntime wins over a ClusterServingRuntime of the same name, as in KServe.
+        named.sort(key=lambda runtime: (folders_apart(reference.path, runtime.path), runtime.kind != "ServingRuntime"))
         return named[0] if named else None
     candidates = [r for r in runtimes if r.auto_select and reference.model_format in r.formats]
-    return candidates[0] if len(candidates) == 1 else None
+    nearest = min((folders_apart(reference.path, r.path) for r in candidates), default=None)
+    closest = [r for r in candidates if folders_apart(reference.path, r.path) == nearest]
+    return closest[0] if len(closest) == 1 else None
 
 
 def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> ReadLaunches:
@@ -216,6 +222,7 @@ def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> Rea
     if base is None:
         return ReadLaunches(unevaluated=[f"{runtime.path}: {runtime.kind}/{runtime.name} has no container"])
     own = reference.overrides
+    origins = _merged_origins(reference, runtime, base)
     merged = replace(
         base,
         image=own.image or base.image,
@@ -227,11 +234,8 @@ def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> Rea
         line=reference.line,
         notes=[*base.notes, *own.notes],
         env_from=[*base.env_from, *own.env_from],
-        # placed in the InferenceService: its own command and args; the runtime's words are elsewhere
-        command_origins=token_origins(own.nodes[0], own.command, own.nodes[2])
-        if own.command is not None
-        else [None] * len(base.command or []),
-        args_origins=[*([None] * len(base.args or [])), *(token_origins(own.nodes[1], own.args, own.nodes[2]) or [])],
+        command_origins=origins[0],
+        args_origins=origins[1],
     )
     merged = _fill_placeholders(merged, reference.metadata)
     obj = f"InferenceService/{reference.service}/{merged.name}"
@@ -240,6 +244,24 @@ def _merged_launches(reference: ModelReference, runtime: RuntimeTemplate) -> Rea
         launch.notes.append(f"runs in {runtime.kind}/{runtime.name} ({runtime.path}:{runtime.line}): its args first")
         _model_from_storage(launch, reference.storage_uri)
     return read
+
+
+def _merged_origins(
+    reference: ModelReference, runtime: RuntimeTemplate, base: ContainerSpec
+) -> tuple[list[Origin | None] | None, list[Origin | None] | None]:
+    """Where the merged command's and args' words are written. The InferenceService's own command and args
+    place the launch; one that adds neither runs the runtime's words, which place it when they are in the
+    same file (else the launch stays at the InferenceService's `model:` key: the runtime's words are elsewhere)."""
+    own = reference.overrides
+    if own.command is None and own.args is None and runtime.path == reference.path:
+        return None, None  # mapped from the runtime's lists (`nodes`) by container_launches
+    command: list[Origin | None] | None = (
+        token_origins(own.nodes[0], own.command, own.nodes[2])
+        if own.command is not None
+        else [None] * len(base.command or [])
+    )
+    args = token_origins(own.nodes[1], own.args, own.nodes[2]) or []
+    return command, [*([None] * len(base.args or [])), *args]
 
 
 def _fill_placeholders(spec: ContainerSpec, metadata: dict[str, str]) -> ContainerSpec:

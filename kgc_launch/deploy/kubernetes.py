@@ -18,6 +18,7 @@ Where the pod templates are:
 - operators that start an engine from their own fields (operators.py): KServe LLMInferenceService and
   LLMInferenceServiceConfig, KubeAI Model;
 - OpenShift Template (`objects`, with `${PARAM}` filled from `parameters` defaults);
+- Argo Workflows and Tekton objects: the containers of their steps (workflows.py);
 - `kind: List` (`items`); any other kind: every `containers` list found in it (JobSet, ...).
 `containers` are the launches; `initContainers` run to completion before them and are skipped, except
 native sidecars (`restartPolicy: Always`), which run beside the main containers. An init container that
@@ -35,10 +36,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kgc_launch.deploy import operators
+from kgc_launch.deploy import operators, workflows
 from kgc_launch.deploy.accelerators import Accelerator, from_resources
 from kgc_launch.deploy.command import shell_script_of
+from kgc_launch.deploy.config_maps import ConfigMapData, config_maps_in, with_config_maps
 from kgc_launch.deploy.findings import Findings
+from kgc_launch.deploy.images import mentions_engine_text
 from kgc_launch.deploy.k8s_container import ContainerSpec, container_launches, read_container
 from kgc_launch.deploy.kserve import read_model_reference, read_serving_runtime
 from kgc_launch.deploy.launch import EnvValue, ModelHint, Unknown, mapping, strip_wrappers
@@ -84,15 +87,25 @@ class _Context:
     path: str
     findings: Findings
     source: SourceText | None
+    config_maps: list[ConfigMapData] = field(default_factory=list)
+    namespace: str | None = None
+    """The namespace the object being read states (a ConfigMap of another one is not its)."""
 
 
 def is_kubernetes(document: Any) -> bool:
     return isinstance(document, dict) and "kind" in document and "apiVersion" in document
 
 
-def kubernetes_findings(documents: Sequence[Any], path: str, source: SourceText | None = None) -> Findings:
-    """Launches (and KServe pieces) of every Kubernetes object in the documents of one file."""
-    context = _Context(path, Findings(), source)
+def kubernetes_findings(
+    documents: Sequence[Any],
+    path: str,
+    source: SourceText | None = None,
+    config_maps: Sequence[ConfigMapData] = (),
+) -> Findings:
+    """Launches (and KServe pieces) of every Kubernetes object in the documents of one file; `config_maps`
+    are those of the other scanned files (the file's own are added here)."""
+    own = config_maps_in(documents, path)
+    context = _Context(path, Findings(), source, [*own, *(m for m in config_maps if m.path != path)])
     for document in documents:
         if is_kubernetes(document):
             _object(document, context)
@@ -112,6 +125,7 @@ def _object(document: dict[str, Any], context: _Context) -> None:
     metadata = mapping(document.get("metadata"))
     name = str(metadata.get("name") or metadata.get("generateName") or "?")
     path, findings = context.path, context.findings
+    context.namespace = None if metadata.get("namespace") is None else str(metadata.get("namespace"))
     if kind in _RUNTIMES:
         findings.runtimes.append(read_serving_runtime(document, kind, name, path, context.source))
         return
@@ -122,6 +136,12 @@ def _object(document: dict[str, Any], context: _Context) -> None:
     if operators.read_operator(document, kind, name, path, context.source, findings):
         return
     hints = [hint for hint in [annotation_hint(metadata, f"{kind}/{name}")] if hint is not None]
+    if workflows.is_workflow(document):
+        for where, spec in workflows.step_containers(document.get("spec"), path, context.source):
+            read = container_launches(spec, path=path, obj=f"{kind}/{name}/{where}")
+            for launch in read.launches:
+                launch.model_hints += hints
+            findings.take(read)
     roles = _pod_templates(document, kind)
     groups = _pods(roles, f"{kind}/{name}/", hints, context)
     if kind == "RayService":
@@ -306,8 +326,17 @@ def _pod(
                 continue  # runs to completion before the pod's containers start: not a serving process
             if role.ray and key == "containers" and index == 0 and isinstance(node, dict) and "command" not in node:
                 continue  # KubeRay generates this container's command: `ray start ...` (not the image's)
-            spec = read_container(node, path=path, line=line_of(containers, index), source=context.source)
+            filled = with_config_maps(node, context.config_maps, path, context.namespace)
+            spec = read_container(filled, path=path, line=line_of(containers, index), source=context.source)
             read = container_launches(spec, path=path, obj=prefix + spec.name, base_env=role.injected, nodes=nodes)
+            words = [spec.name, *(spec.command or []), *(spec.args or [])]
+            patch = spec.image is None and (spec.command or spec.args) and mentions_engine_text(" ".join(words))
+            if patch and not read.launches and not read.unevaluated:
+                read.unevaluated.append(
+                    f"{prefix}{spec.name}: no image, so a patch or a fragment (a kustomize strategic-merge patch): "
+                    "its command and args run in the container it patches, in another file (check the output of "
+                    "`kustomize build`)"
+                )
             for launch in read.launches:
                 launch.group = group
                 launch.model_hints += [*hints, *script_downloads(spec, f"container {spec.name}")]

@@ -42,6 +42,7 @@ from typing import Any, Literal, TextIO
 from kgc_launch.deploy import kserve
 from kgc_launch.deploy.chart_values import chart_values_findings
 from kgc_launch.deploy.compose import compose_findings
+from kgc_launch.deploy.config_maps import ConfigMapData, config_maps_in
 from kgc_launch.deploy.dockerfile import dockerfile_findings
 from kgc_launch.deploy.fastyaml import read_documents
 from kgc_launch.deploy.findings import Findings
@@ -191,22 +192,42 @@ def scan_paths(
     """
     result = ScanResult()
     seen: dict[str, Findings | None] = {}
+    expanded: list[tuple[PathScan, list[tuple[str, bool]]]] = []
     for argument in paths:
         scan = PathScan(argument)
         result.paths.append(scan)
-        if argument == STDIN:
+        expanded.append((scan, [] if argument == STDIN else _expand(argument, scan, result.errors)))
+    # ConfigMaps first: a container's env may take values from one in another scanned file.
+    maps = _config_maps([file for _, files in expanded for file, _ in files])
+    for scan, files in expanded:
+        if scan.path == STDIN:
             scan.files.append(STDIN_NAME)
             if STDIN_NAME not in seen:
                 text = (stdin or sys.stdin).read()
-                seen[STDIN_NAME] = _scan_text(STDIN_NAME, text, "yaml", True, result, compose_env)
+                seen[STDIN_NAME] = _scan_text(STDIN_NAME, text, "yaml", True, result, compose_env, maps)
             continue
-        for file, explicit in _expand(argument, scan, result.errors):
+        for file, explicit in files:
             scan.files.append(file)
             if file not in seen:
                 explicit = explicit and parse_named_files
-                seen[file] = _scan_file(file, explicit=explicit, result=result, compose_env=compose_env)
+                seen[file] = _scan_file(file, explicit=explicit, result=result, compose_env=compose_env, maps=maps)
     _collect(seen, result)
     return result
+
+
+def _config_maps(files: Sequence[str]) -> list[ConfigMapData]:
+    """The ConfigMaps of the YAML files to scan (read again when scanned; errors are said then)."""
+    found: list[ConfigMapData] = []
+    for file in dict.fromkeys(files):
+        if file_kind(Path(file)) != "yaml":
+            continue
+        try:
+            text = read_text_limited(Path(file), what="deploy file")
+            if "ConfigMap" in text:
+                found += config_maps_in(read_documents(file, text), file)
+        except InputError:
+            continue
+    return found
 
 
 def _expand(argument: str, scan: PathScan, errors: list[InputError]) -> list[tuple[str, bool]]:
@@ -243,7 +264,12 @@ def _walk(directory: str) -> list[tuple[str, bool]]:
 
 
 def _scan_file(
-    file: str, *, explicit: bool, result: ScanResult, compose_env: Mapping[str, str] | None
+    file: str,
+    *,
+    explicit: bool,
+    result: ScanResult,
+    compose_env: Mapping[str, str] | None,
+    maps: Sequence[ConfigMapData] = (),
 ) -> Findings | None:
     path = Path(file)
     kind = file_kind(path)
@@ -270,18 +296,24 @@ def _scan_file(
         result.files_skipped += 1
         result.files.append(FileReport(file, "no launch"))
         return None
-    return _scan_text(file, text, kind, explicit, result, compose_env)
+    return _scan_text(file, text, kind, explicit, result, compose_env, maps)
 
 
 def _scan_text(
-    file: str, text: str, kind: FileKind, explicit: bool, result: ScanResult, compose_env: Mapping[str, str] | None
+    file: str,
+    text: str,
+    kind: FileKind,
+    explicit: bool,
+    result: ScanResult,
+    compose_env: Mapping[str, str] | None,
+    maps: Sequence[ConfigMapData] = (),
 ) -> Findings | None:
     result.files_scanned += 1
     template = kind == "yaml" and "{{" in text and _HELM_TEMPLATE.search(text) is not None
     if template and _in_chart_templates(file):
         return _template(file, text, result)
     try:
-        findings = read_findings(kind, text, file, compose_env=compose_env)
+        findings = read_findings(kind, text, file, compose_env=compose_env, config_maps=maps)
     except InputError as error:
         if template:  # Go template actions outside strings: not YAML until `helm template` renders it
             return _template(file, text, result)
@@ -388,8 +420,16 @@ def _may_be_script(path: Path) -> bool:
         return False
 
 
-def read_findings(kind: FileKind, text: str, file: str, *, compose_env: Mapping[str, str] | None = None) -> Findings:
-    """One file's findings by its kind (raises InputError when it cannot be parsed)."""
+def read_findings(
+    kind: FileKind,
+    text: str,
+    file: str,
+    *,
+    compose_env: Mapping[str, str] | None = None,
+    config_maps: Sequence[ConfigMapData] = (),
+) -> Findings:
+    """One file's findings by its kind (raises InputError when it cannot be parsed); `config_maps` are those
+    of the other scanned files."""
     if kind == "dockerfile":
         return dockerfile_findings(text, file)
     if kind == "shell":
@@ -402,7 +442,7 @@ def read_findings(kind: FileKind, text: str, file: str, *, compose_env: Mapping[
         return procfile_findings(text, file)
     documents = read_documents(file, text)
     source = SourceText(text)
-    findings = kubernetes_findings(documents, file, source)
+    findings = kubernetes_findings(documents, file, source, config_maps)
     for more in (
         compose_findings(documents, file, compose_env, source),
         helm_values_findings(documents, file),

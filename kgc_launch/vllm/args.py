@@ -227,6 +227,12 @@ class _Reader:
             if not (name.startswith("-") and "." in name) or _NEGATIVE_NUMBER.match(name):
                 kept.append(token)
                 continue
+            if " " in name:
+                # vLLM reads any `-...` token with a dot as a dotted option, spaces and all, and takes the next
+                # token as its value: several flags written as one argument fail here.
+                self.several_words(token)
+                index += 0 if eq or index >= len(tokens) else 1
+                continue
             if not eq:
                 if index >= len(tokens):
                     self.problem("refuse", "missing-value", f"{token} needs a value", f"{token} VALUE")
@@ -317,6 +323,8 @@ class _Reader:
                     self.positional(extra)
                 return
             if not _is_option(token):
+                if token.startswith("-") and " " in token.partition("=")[0]:
+                    self.several_words(token)  # argparse: a `-...` token with a space is a positional
                 self.positional(token)
                 continue
             if token == "-O" and self.o_is_only_a_rewrite(tokens[index : index + 1]):
@@ -393,6 +401,17 @@ class _Reader:
             return False
         rels = [self.release] if self.release else list(self.among or vocabulary.known_releases())
         return all(vocabulary.exact_option("-O", rel) is None for rel in rels)
+
+    def several_words(self, token: str) -> None:
+        """One argument holding several words that start with an option (`- "--model m --port 8000"` in a YAML
+        list, a quoted string): vLLM receives it as one argument, not as the options it spells."""
+        self.problem(
+            "refuse",
+            "several-words-in-one-argument",
+            f"{token!r} is one argument holding several words: {self.where} reads it as a single argument "
+            "(not as the options it spells) and fails",
+            f"one word per argument: {' '.join(token.split())} (separate list items, or a shell's `sh -c` string)",
+        )
 
     def positional(self, token: str) -> None:
         if self.args.model is None:
