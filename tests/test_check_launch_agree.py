@@ -278,7 +278,9 @@ def disagreement(
             knew, not_knew = ("the launcher", "the check") if check_blind else ("the check", "the launcher")
             return f"{knew} knew the model's facts, {not_knew} did not ({why or 'evaluated'})"
     if why.startswith(RESOLVER_NOT_RUN):
-        kept = [f for f in refused if f["origin"].partition(":")[0] not in RESOLVERS]
+        # The resolver's rules the check evaluates without it (a pre-quantized method's checkpoint) stay compared.
+        judged = {f["origin"] for f in result["findings"]}
+        kept = [f for f in refused if f["origin"].partition(":")[0] not in RESOLVERS or f["origin"] in judged]
         rules.update(["resolver-not-run"] if len(kept) < len(refused) else [])
         refused = kept
     unexpanded = {token.partition("=")[2] if token.startswith("--") else token for token in launch["args"]}

@@ -84,6 +84,8 @@ def test_unknown_kgc_option_is_read_as_a_flag_and_said() -> None:
         ("vllm", ["Qwen/Qwen3-8B", "--dtype", "bfloat16"], "Qwen/Qwen3-8B", None),
         ("vllm", ["--dtype", "bfloat16", "--model", "m"], "m", None),
         ("vllm", ["--dtype", "bfloat16"], None, "built-in default"),
+        ("vllm", ["", "--port", "8000"], None, "the model argument is empty"),  # `vllm serve "${MODEL:-}"`
+        ("vllm", ["--model", "", "--port", "8000"], None, "the model argument is empty"),
         ("vllm", ["--config", "/etc/vllm.yaml"], None, "--config /etc/vllm.yaml may set it"),
         ("vllm", ["$(MODEL_ID)", "-tp", "2"], None, "'$(MODEL_ID)'"),
         ("vllm", ["${MODEL}"], None, "not known here"),

@@ -171,3 +171,11 @@ def test_a_config_json_link_that_leads_nowhere_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such model config") as error:
         read_model(str(tmp_path), environ={})
     assert error.value.path == str(tmp_path / "config.json")
+
+
+def test_a_directory_lists_its_json_files_and_the_catalog_none(tmp_path: Path) -> None:
+    """Where vLLM looks for a pre-quantized method's config file (quantize_config.json beside config.json)."""
+    directory = write_model_dir(tmp_path / "m", config_fixture("qwen3-8b"))
+    (directory / "quantize_config.json").write_text("{}")
+    assert read_model(str(directory), environ={}).json_files == ("config.json", "quantize_config.json")
+    assert read_model("meta-llama/Llama-3.1-70B-Instruct", environ={"HF_HUB_OFFLINE": "1"}).json_files is None

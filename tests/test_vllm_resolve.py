@@ -176,6 +176,35 @@ def test_explicit_awq_marlin_on_t4_is_refused_with_awq_as_the_fix() -> None:
     assert (found.severity, found.fix) == ("refuse", "--quantization awq")
 
 
+@pytest.mark.parametrize(
+    ("method", "source", "json_files", "refused"),
+    [
+        ("awq", "hf_cache", ("config.json", "generation_config.json"), True),  # vLLM: "Cannot find the config file"
+        ("gptq", "directory", ("config.json",), True),
+        ("gptq", "directory", ("config.json", "quantize_config.json"), False),  # an older GPTQ layout: it loads
+        ("awq", "hf_cache", ("config.json", "quant_config.json"), False),
+        ("gptq", "directory", ("config.json", "quant_config.json"), True),  # AWQ's file name is not GPTQ's
+        ("awq", "catalog", None, True),  # the catalog's entries declare their method in config.json
+        ("awq", "hub", None, False),  # the Hub's file list was not read: not judged (noted)
+        ("fp8", "hf_cache", ("config.json",), False),  # quantized while loading: needs no checkpoint file
+    ],
+)
+def test_a_pre_quantized_method_needs_a_checkpoint_of_it(
+    method: str, source: str, json_files: tuple[str, ...] | None, refused: bool
+) -> None:
+    facts = replace(llama_8b(), source=source, json_files=json_files)  # type: ignore[arg-type]
+    resolution = resolve(["--quantization", method], "H100", facts)
+    found = [p for p in resolution.problems if p.rule_id == "quantization-without-checkpoint-config"]
+    assert bool(found) == refused
+    if refused:
+        assert found[0].severity == "refuse" and "Cannot find the config file for" in str(found[0].vllm_says)
+        assert (
+            found[0].fix == f"serve a checkpoint of the model quantized with {method}, or drop --quantization {method}"
+        )
+    if source == "hub":
+        assert f"whether the checkpoint holds a {method} config file" in problem(resolution, "facts-unknown").message
+
+
 def test_quantization_that_contradicts_the_checkpoint_is_refused() -> None:
     found = problem(resolve(["-q", "gptq"], "H100", fp8_model()), "quantization-mismatch")
     assert (found.severity, found.fix) == ("refuse", "--quantization fp8")

@@ -18,6 +18,7 @@ RESOLVER_KINDS = {
     "dtype_value",
     "quantization_min_capability",
     "quantization_mismatch",
+    "quantization_checkpoint_config",
     "fp8_weights_native",
     "fp8_kv_cache_native",
     "nvfp4_native",

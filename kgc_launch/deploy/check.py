@@ -143,7 +143,7 @@ class DeployChecker:
             result.findings.append(stated)
         # What the engine's own parser rejects is rejected on any hardware, as the version the file states reads it.
         parser_findings(result, serve_args)
-        if launch.engine == "vllm":
+        if launch.engine == "vllm" and inventory is None:
             self._checkpoint(result, model, serve_args)
         if unknown:
             values = ", ".join(f"{name} ({why})" for name, why in unknown.items())
@@ -196,24 +196,23 @@ class DeployChecker:
         return self.registries[path]
 
     def _checkpoint(self, result: LaunchResult, model: str, serve_args: ServeArgs) -> None:
-        """`--quantization awq` (or gptq, marlin) on a checkpoint its config says is not quantized: vLLM reads
-        those methods' settings from the checkpoint and stops when it loads the weights, on any hardware."""
+        """Where the engine's resolver does not run (no hardware): its rule on `--quantization awq` (gptq, marlin)
+        and a checkpoint that is not of that method, which vLLM refuses on any hardware when it loads the weights."""
+        from kgc_launch.vllm.precision import CHECKPOINT_CONFIG_RULE, checkpoint_config_missing
+        from kgc_launch.vllm.problems import evaluate_rule
+        from kgc_launch.vllm.rules import load_rules
+
         method = serve_args.get("quantization")
-        if not isinstance(method, str) or method.lower() not in _CHECKPOINT_METHODS:
+        if not isinstance(method, str):
             return
         revision = serve_args.get("revision")
-        read = self.models.read(model, revision if isinstance(revision, str) else None, local_paths=False)
-        facts = read.facts
-        if facts is None or facts.source == "unknown" or facts.quant_method is not None:
+        facts = self.models.read(model, revision if isinstance(revision, str) else None, local_paths=False).facts
+        if facts is None:
             return
-        message = (
-            f"--quantization {method} needs a {method} checkpoint (its quantization_config or quantize_config.json), "
-            f"but the config of {model} ({facts.source}) has no quantization_config: vLLM stops when it loads the "
-            "weights"
-        )
-        fix = f"serve a {method} checkpoint of the model, or drop --quantization {method}"
-        vllm_says = f"Cannot find the config file for {method}"
-        result.findings.append(Finding("refuse", message, fix, origin="vllm-args", vllm_says=vllm_says))
+        rule = load_rules().get(CHECKPOINT_CONFIG_RULE)
+        found = evaluate_rule(rule, None, lambda variant: checkpoint_config_missing(facts, method, rule, variant))
+        if found is not None:
+            result.findings.append(found)
 
     def _engine(
         self,
@@ -270,7 +269,6 @@ class DeployChecker:
 # vLLM's quantization methods whose settings come only from the checkpoint (`get_config_filenames()` names a
 # file, and `get_quant_config` raises "Cannot find the config file for METHOD" without one), unlike `fp8` or
 # `bitsandbytes`, which quantize an unquantized checkpoint as it loads.
-_CHECKPOINT_METHODS = frozenset(["awq", "awq_marlin", "gptq", "gptq_marlin", "gptq_marlin_24", "marlin"])
 
 
 def parser_findings(result: LaunchResult, serve_args: ServeArgs) -> None:

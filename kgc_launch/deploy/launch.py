@@ -214,6 +214,8 @@ def model_of(engine: Engine, args: Sequence[str]) -> tuple[str | None, str | Non
         model, why = _vllm_model(args)
     if model is not None and has_unexpanded(model):
         return None, f"the model is built from {model!r}, whose value is not known here"
+    if model is not None and not model.strip():
+        return None, "the model argument is empty in the file (a variable with an empty value or default)"
     return model, why
 
 

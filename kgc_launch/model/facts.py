@@ -59,6 +59,9 @@ class ModelFacts(_Model):
     """The checkpoint's dtype as config.json spells it (`bfloat16`, `float16`, ...)."""
     quant_method: str | None = None
     """`quantization_config.quant_method` as written (`gptq`, `awq`, `fp8`, `mxfp4`, ...)."""
+    json_files: tuple[str, ...] | None = None
+    """The names of the checkpoint directory's `*.json` files (where vLLM looks for a pre-quantized method's
+    config file); None when the directory was not listed (the Hub, the catalog)."""
     attention: AttentionKind = "unknown"
     kv_lora_rank: int | None = None
     """MLA only: compressed KV width per layer."""

@@ -16,6 +16,7 @@ repo id, found the same way), the weights from MODEL.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -150,13 +151,16 @@ def _read_directory(
             path=directory,
             hint="a Hugging Face model directory holds config.json next to its *.safetensors files",
         )
-    facts = facts_from_config(
-        load_config_json(config_path),
-        source=source,
-        source_detail=str(directory),
-        config_label=str(config_path),
-        model_id=model_id,
-        revision=revision,
+    facts = replace(
+        facts_from_config(
+            load_config_json(config_path),
+            source=source,
+            source_detail=str(directory),
+            config_label=str(config_path),
+            model_id=model_id,
+            revision=revision,
+        ),
+        json_files=_json_files(directory),
     )
     generation = _read_json_object(directory / GENERATION_CONFIG)
     if generation is not None:
@@ -174,6 +178,13 @@ def _read_directory(
     if recorded is not None:  # a single-file checkpoint fetched by kgc-launch: its header's totals
         return _with_weights(facts, recorded.bytes, recorded.source, f"{recorded.detail} (recorded when fetched)")
     return facts
+
+
+def _json_files(directory: Path) -> tuple[str, ...] | None:
+    try:
+        return tuple(sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".json")))
+    except OSError:
+        return None
 
 
 def _read_hub(fetched: HubModel) -> ModelFacts:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgc_launch.hardware.capability import parse_capability
 from kgc_launch.records import AutoConfigSource
 from kgc_launch.vllm.context import CORRECTNESS, MEMORY, ResolveContext, capability_text
 from kgc_launch.vllm.problems import Fields
-from kgc_launch.vllm.rules import Variant
+from kgc_launch.vllm.rules import Rule, Variant
+
+if TYPE_CHECKING:
+    from kgc_launch.model.facts import ModelFacts
 
 # vLLM's --dtype spellings -> the torch dtype it means.
 DTYPE_ALIASES = {
@@ -25,6 +28,7 @@ FP8_KV_PREFIX = "fp8"
 MARLIN_UPGRADES = {"gptq": "gptq_marlin", "awq": "awq_marlin"}
 MARLIN_MIN = (8, 0)
 KV_EFFECTS = [MEMORY, CORRECTNESS]
+CHECKPOINT_CONFIG_RULE = "quantization-without-checkpoint-config"
 
 
 def decide_precision(ctx: ResolveContext) -> None:
@@ -138,6 +142,11 @@ def decide_quantization(ctx: ResolveContext) -> None:
     checkpoint = (ctx.model.quant_method or "").lower() or None
     if requested is not None and checkpoint is not None:
         _check_mismatch(ctx, requested, checkpoint)
+    elif requested is not None:
+        rule = ctx.rules.get(CHECKPOINT_CONFIG_RULE)
+        missing = ctx.check(rule.id, lambda variant: checkpoint_config_missing(ctx.model, requested, rule, variant))
+        if missing is None and checkpoint_files_unknown(ctx.model, requested, rule):
+            ctx.note_unknown(f"whether the checkpoint holds a {requested} config file (its files were not listed)")
     if requested is not None:
         source, key = ctx.source_of("quantization")
         method = requested
@@ -191,6 +200,31 @@ def _checkpoint_method(ctx: ResolveContext, checkpoint: str) -> str:
         rejected=[(upgraded, reason)],
     )
     return checkpoint
+
+
+def checkpoint_config_missing(facts: ModelFacts, method: str, rule: Rule, variant: Variant) -> Fields | None:
+    """Rule `quantization-without-checkpoint-config`: a pre-quantized method on a checkpoint whose config.json
+    declares no quantization and whose directory holds none of the method's config files. The catalog's
+    entries are originals or declare their method in config.json, so they count as listed without one."""
+    names = _config_files(method, {**rule.params, **variant.params})
+    if not names or facts.quant_method is not None or facts.source == "unknown":
+        return None
+    files = facts.json_files if facts.json_files is not None else () if facts.source == "catalog" else None
+    if files is None or any(file.endswith(name) for file in files for name in names):
+        return None
+    model = facts.model_id or facts.source_detail or "the model"
+    return {"method": method, "files": " or ".join(names), "model": f"{model} ({facts.source})"}
+
+
+def checkpoint_files_unknown(facts: ModelFacts, method: str, rule: Rule) -> bool:
+    """The rule above could not be judged: the checkpoint's files were not listed (read from the Hub)."""
+    names = _config_files(method, rule.params)
+    return bool(names) and facts.quant_method is None and facts.source == "hub" and facts.json_files is None
+
+
+def _config_files(method: str, params: Mapping[str, Any]) -> list[str]:
+    files: Mapping[str, list[str]] = params.get("config_files", {})
+    return list(files.get(method.lower(), []))
 
 
 def _check_mismatch(ctx: ResolveContext, requested: str, checkpoint: str) -> None:
