@@ -462,3 +462,28 @@ def test_an_awq_method_on_an_unquantized_checkpoint_fails_without_hardware_too(
     script.write_text("vllm serve meta-llama/Llama-3.3-70B-Instruct --quantization fp8\n")  # quantized as it loads
     code, out = check(registry, capsys, "--deploy-file", str(script))
     assert "has neither" not in out
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("", EXIT_INPUT),  # no version known: older releases start it, the newest refuses it
+        ("docker run --gpus all vllm/vllm-openai:latest meta-llama/Llama-3.1-8B-Instruct --swap-space 4\n", EXIT_INPUT),
+        ("pip install vllm==0.11.2\n", EXIT_OK),  # a release that accepts it
+        ("pip install 'vllm>=0.20'\n", EXIT_VERDICT_NO),  # no allowed release accepts it
+    ],
+)
+def test_an_option_the_newest_release_refuses_is_not_evaluated_without_a_version(
+    registry: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, statement: str, expected: int
+) -> None:
+    """Six of 32 real scripts read for the corpus pass a flag vLLM dropped (`--swap-space`, `--task`) and state
+    no version: a PASS would be false on today's vLLM, a FAIL false on the release they were written for."""
+    script = tmp_path / "serve.sh"
+    launch = "" if statement.startswith("docker") else "vllm serve meta-llama/Llama-3.1-8B-Instruct --swap-space 4\n"
+    script.write_text(statement + launch)
+    code, out = check(registry, capsys, "--deploy-file", str(script))
+    assert code == expected, out
+    said = "--swap-space is accepted by vLLM 0.8.0-0.17.1 but not by 0.18.1-0.33.0; the newest, 0.33.0, refuses it"
+    assert (said in out and "no vLLM version is known for this launch" in out) == (expected == EXIT_INPUT)
+    code, out = check(registry, capsys, "--deploy-file", str(script), "--engine-version", "0.11.2")
+    assert code == EXIT_OK, out

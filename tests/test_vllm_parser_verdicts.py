@@ -212,3 +212,20 @@ def test_an_unknown_key_inside_a_nested_config_object_is_refused_where_vllm_pars
     good = ["M", "--compilation-config", '{"pass_config": {"fuse_allreduce_rms": true}}']
     assert refusals(parse_serve_args(good, version="0.32.0")) == []
     assert refusals(parse_serve_args(bad, version="0.12.0")) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "fix"),
+    [
+        (f"{MODEL} --swap-space 4", "remove --swap-space"),  # dropped in 0.18
+        (f"{MODEL} --no-enable-prefix-caching", "--disable-prefix-caching"),  # the newest spells it so
+        (f"{MODEL} --guided-decoding-backend outlines", "remove --guided-decoding-backend"),  # no near-name guess
+    ],
+)
+def test_unknown_version_names_an_option_the_newest_release_refuses(line: str, fix: str) -> None:
+    """Older releases accept it, the newest refuses it: a rule of its own, with what to write for the newest."""
+    newest = parse(line, version=None)
+    found = [p for p in newest.problems if p.rule_id == "option-not-in-newest-release"]
+    assert len(found) == 1 and found[0].severity == "warn" and found[0].fix == fix
+    assert "the newest, 0.33.0, refuses it" in found[0].message
+    assert not [p for p in parse(line, version="0.11.2").problems if p.rule_id.startswith("option-not-in")]

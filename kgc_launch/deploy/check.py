@@ -45,6 +45,7 @@ from kgc_launch.knowngood.registry import Registry
 from kgc_launch.launch_options import LaunchOptions
 from kgc_launch.model.facts import ModelFacts
 from kgc_launch.serve_args import ServeArgs
+from kgc_launch.vllm.args import NOT_IN_NEWEST
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class DeployChecker:
         elif (stated := stated_gpus_finding(launch, serve_args, {*env, *unknown})) is not None:
             result.findings.append(stated)
         # What the engine's own parser rejects is rejected on any hardware, as the version the file states reads it.
-        parser_findings(result, serve_args)
+        undecided += parser_findings(result, serve_args)
         if launch.engine == "vllm" and inventory is None:
             self._checkpoint(result, model, serve_args)
         if unknown:
@@ -271,15 +272,25 @@ class DeployChecker:
 # `bitsandbytes`, which quantize an unquantized checkpoint as it loads.
 
 
-def parser_findings(result: LaunchResult, serve_args: ServeArgs) -> None:
-    """The engine parser's verdicts on the arguments (vLLM's flag vocabulary), as the launch would give them.
-    A verdict on a value the file does not hold (`--port $PORT`, set when the container starts) is not
-    decided here: a note says so."""
+def parser_findings(result: LaunchResult, serve_args: ServeArgs) -> list[str]:
+    """The engine parser's verdicts on the arguments (vLLM's flag vocabulary), as the launch would give them;
+    returns what cannot be decided here. A verdict on a value the file does not hold (`--port $PORT`, set when
+    the container starts) is noted. An option that older releases accept and the newest refuses, in a launch
+    whose vLLM version is not known (no `--engine-version`, no statement in the file, an image tag `latest`),
+    makes the launch not evaluated: it starts on the releases that accept it and fails on the newest."""
+    undecided: list[str] = []
     for finding in serve_args.problems:
         if has_unexpanded(finding.message):
             result.notes.append(f"not checked: {finding.message}; the value is not in the file")
+        elif finding.rule_id == NOT_IN_NEWEST:
+            fix = f" ({finding.fix} there)" if finding.fix else ""
+            undecided.append(
+                f"{finding.message}{fix}, and no vLLM version is known for this launch: state it (an image "
+                "tag, a pip requirement, the project's requirements) or pass --engine-version"
+            )
         else:
             result.findings.append(finding)
+    return undecided
 
 
 def registry_args(launch: Launch, version: str | None = None, among: Sequence[str] | None = None) -> ServeArgs:

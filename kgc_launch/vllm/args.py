@@ -82,6 +82,10 @@ def release_for(version: str | None) -> str | None:
     return vocabulary.resolve_release(version)
 
 
+NOT_IN_NEWEST = "option-not-in-newest-release"
+"""The rule of an option that older releases accept and the newest known one refuses (version not known)."""
+
+
 @dataclass
 class _Option:
     """One option token as the release (or, version unknown, the newest release accepting it) resolves it."""
@@ -100,6 +104,8 @@ class _Option:
     no_forms: tuple[str, ...] = ()
     default: object = None
     choices: tuple[object, ...] | None = None
+    newest_refuses: str | None = None
+    """Version unknown and the option not in every release: the newest known release, when it refuses it."""
 
 
 @dataclass
@@ -292,6 +298,7 @@ class _Reader:
         option = res.option if res.ok else None
         spec = vocabulary.option_spec(option, res.release) if option else None
         message = found.message if self.release is None else res.message
+        newest = found.per_release[-1]
         if found.verdict == "none" and self.release is not None:
             message = message.replace(" has no option ", " has no ")
         return _Option(
@@ -309,6 +316,7 @@ class _Reader:
             no_forms=spec.no_forms if spec else (),
             default=spec.default if spec else None,
             choices=spec.choices if spec else None,
+            newest_refuses=newest.release if self.release is None and not self.among and not newest.ok else None,
         )
 
     def read(self, tokens: list[str]) -> None:
@@ -360,7 +368,7 @@ class _Reader:
                 self.judge("none", _RULES.get(opt.status, "invalid-option"), opt.message, fix or None)
             else:
                 if opt.verdict == "some":
-                    self.problem("warn", "option-not-in-every-release", opt.message)
+                    self.not_in_every_release(opt)
                 if not opt.takes_value:
                     value = not opt.negated
                     if opt.inline is not None:
@@ -441,8 +449,24 @@ class _Reader:
             self.judge("none", _RULES.get(opt.status, "invalid-option"), opt.message, opt.suggestion)
             return
         if opt.verdict == "some":
-            self.problem("warn", "option-not-in-every-release", opt.message)
+            self.not_in_every_release(opt)
         self.check_value(opt, token, value)
+
+    def not_in_every_release(self, opt: _Option) -> None:
+        """Accepted by some releases only. Where the version is not known and the newest release refuses the
+        option, a rule of its own (`option-not-in-newest-release`): what vLLM installed today would do."""
+        if opt.newest_refuses is None:
+            self.problem("warn", "option-not-in-every-release", opt.message)
+            return
+        from kgc_launch.vllm import vocabulary
+
+        spelling = opt.spelling.partition("=")[0]
+        newest = vocabulary.lookup(spelling, opt.newest_refuses)
+        # A suggestion is the fix only where the newest release spells the same option so (`--disable-X` for
+        # `--no-enable-X`); a nearby name of another option is not.
+        renamed = newest.suggestion and vocabulary.lookup(newest.suggestion, opt.newest_refuses).option == opt.option
+        fix = newest.suggestion if renamed else f"remove {spelling}"
+        self.problem("warn", NOT_IN_NEWEST, f"{opt.message}; the newest, {opt.newest_refuses}, refuses it", fix)
 
     def check_value(self, opt: _Option, token: str, value: str | list[str] | None) -> None:
         from kgc_launch.vllm import vocabulary
