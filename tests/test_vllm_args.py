@@ -5,7 +5,7 @@ import shlex
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kgc_launch.errors import InputError, UsageError
@@ -172,6 +172,7 @@ _token = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_token, max_size=12))
+@example(["-O", "\r"])  # an inline value is kept as written: `--optimization-level=\r` lost its `\r`
 def test_parser_never_crashes_and_render_parse_is_stable(tokens: list[str]) -> None:
     first = parse_serve_args(tokens)
     again = parse_serve_args(render_serve_args(first))

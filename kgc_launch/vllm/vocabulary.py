@@ -493,7 +493,8 @@ def _match(
 @lru_cache(maxsize=8192)  # a deploy check reads the same spellings in every manifest, each against every release
 def _resolve(spelling: str, rel: str, with_suggestion: bool = True) -> Resolution:
     rules = parser_rules(rel)
-    token = spelling.strip()
+    name_part, equals, value_part = spelling.partition("=")
+    token = name_part.strip() + equals + value_part  # an inline value is kept as written (argparse does)
     if not token.startswith("-") or token in ("-", "--"):
         return _res(rel, spelling, "invalid", f"{spelling!r} is not an option (vLLM {rel} reads it as a value)")
 
@@ -649,7 +650,8 @@ def lookup(spelling: str, release: str | None = None, among: Sequence[str] | Non
     verdict = _summarize(acc, rej)
     options = {r.option for r in results if r.ok}
     option = results[[r.ok for r in results].index(True)].option if acc else None
-    sugg = suggest(spelling, releases[-1] if among else None, 1) if verdict != "all" else ()
+    # Only a refusal offers a spelling (difflib over every spelling is the slowest step of a deploy check).
+    sugg = suggest(spelling, releases[-1] if among else None, 1) if verdict == "none" else ()
     sugg = tuple(s for s in sugg if s != spelling.partition("=")[0])
     if verdict == "all":
         scope = "known vLLM release" if not among else "vLLM release of"
