@@ -207,3 +207,26 @@ def test_a_procfile_process_is_read(tmp_path: Path) -> None:
     )
     (launch,) = scan_paths([str(tmp_path)]).launches
     assert (launch.line, launch.model) == (1, "Org/M")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'cmd = ["vllm", "serve", MODEL, "--port", "8000"]\nsubprocess.Popen(" ".join(cmd), shell=True)\n',  # Modal
+        'os.system(f"vllm serve {model} --tensor-parallel-size 2 &")\n',
+        'subprocess.run([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", m])\n',
+    ],
+)
+def test_a_python_file_that_starts_an_engine_server_is_not_evaluated(tmp_path: Path, code: str) -> None:
+    (tmp_path / "serve.py").write_text("import os, subprocess, sys\n" + code, encoding="utf-8")
+    (tmp_path / "client.py").write_text("from vllm import LLM\nllm = LLM('m')\n", encoding="utf-8")
+    scan = scan_paths([str(tmp_path)])
+    (report,) = scan.files  # the client starts no server: skipped, as any file of another kind
+    assert report.path.endswith("serve.py") and report.status == "not evaluated"
+    assert "a command built in Python code is not read here" in (report.why or "")
+    assert scan.files_skipped == 1 and scan.launches == []
+    named = scan_paths([str(tmp_path / "client.py")])
+    assert [item.reason for item in named.skipped] == [
+        "not a kind of deploy file read here (YAML, Dockerfile, shell script, systemd unit, Makefile, Procfile); "
+        "it starts no engine server"
+    ]

@@ -273,6 +273,9 @@ def _scan_file(
 ) -> Findings | None:
     path = Path(file)
     kind = file_kind(path)
+    if kind is None and path.suffix == ".py":
+        _python_file(file, path, explicit, result)
+        return None
     if kind is None and not explicit and not _may_be_script(path):
         result.files_skipped += 1
         return None
@@ -287,10 +290,7 @@ def _scan_file(
     if kind is None:
         result.files_skipped += 1
         if explicit:
-            reason = (
-                "not a kind of deploy file read here (YAML, Dockerfile, shell script, systemd unit, Makefile, Procfile)"
-            )
-            result.skipped.append(SkippedFile(file, reason))
+            result.skipped.append(SkippedFile(file, NOT_A_KIND))
         return None
     if not explicit and not any(word in text.lower() for word in _ENGINE_WORDS):
         result.files_skipped += 1
@@ -407,6 +407,33 @@ def _mention_in(node: Any, *, labels: bool) -> str | None:
 
 def _without_comments(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+# An engine server started from Python (a Modal app, a launcher script): the command words as code writes them.
+_PYTHON_LAUNCH = re.compile(
+    r"""\b(?:vllm|ferrum)\s+serve\b|["'](?:vllm|ferrum)["']\s*,\s*["']serve["']"""
+    r"""|\bvllm\.entrypoints\.(?:openai\.)?api_server\b"""
+)
+NOT_A_KIND = "not a kind of deploy file read here (YAML, Dockerfile, shell script, systemd unit, Makefile, Procfile)"
+PYTHON_NOT_READ = (
+    "a Python file that starts an engine server: a command built in Python code is not read here; run "
+    "kgc-launch on the command it builds (kgc-launch --dry-run vllm serve ...), or check it as a shell script"
+)
+
+
+def _python_file(file: str, path: Path, explicit: bool, result: ScanResult) -> None:
+    """`*.py` is no deploy-file kind, but a Python file that starts an engine server is said, not skipped."""
+    try:
+        text = read_text_limited(path, what="Python file")
+    except InputError:
+        text = ""
+    if _PYTHON_LAUNCH.search(text):
+        result.files_scanned += 1
+        result.files.append(FileReport(file, "not evaluated", PYTHON_NOT_READ))
+        return
+    result.files_skipped += 1
+    if explicit:
+        result.skipped.append(SkippedFile(file, f"{NOT_A_KIND}; it starts no engine server"))
 
 
 def _may_be_script(path: Path) -> bool:
